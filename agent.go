@@ -1,0 +1,527 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"time"
+
+	"github.com/autogpt-go/agent/llm"
+	"github.com/google/jsonschema-go/jsonschema"
+)
+
+// Defaults for the zero values of Config.
+const (
+	// DefaultMaxSteps is the step limit when Config.MaxSteps is 0.
+	DefaultMaxSteps = 20
+	// DefaultMaxParallelTools bounds the tool calls of one step that run at once.
+	DefaultMaxParallelTools = 8
+	// DefaultToolTimeout is how long one tool call may run before its context is cancelled.
+	DefaultToolTimeout = 2 * time.Minute
+	// DefaultToolGracePeriod is how long the loop waits, after a tool call's context is cancelled
+	// (run cancelled or ToolTimeout reached), for the tool to return before abandoning it.
+	DefaultToolGracePeriod = 2 * time.Second
+	// DefaultSystemPrompt is the system prompt when Config.SystemPrompt is "".
+	DefaultSystemPrompt = "You are an autonomous agent. Work towards the user's goal step by step. " +
+		"Call the tools you are given whenever they help, and check their results. " +
+		"When the goal is reached, reply with the final answer as text, without calling a tool."
+)
+
+// Errors a run can end with. A run that stops early returns them wrapped (test with errors.Is)
+// together with its partial Result.
+var (
+	// ErrMaxSteps: the run took Config.MaxSteps steps without a final answer.
+	ErrMaxSteps = errors.New("agent: maximum number of steps reached")
+	// ErrBudgetExceeded: the next model call would exceed a token or cost budget.
+	ErrBudgetExceeded = errors.New("agent: budget exceeded")
+	// ErrLoopDetected: the model repeated the same tool call too often.
+	ErrLoopDetected = errors.New("agent: loop detected")
+	// ErrRunDone is returned by Step on a run that already has its final answer.
+	ErrRunDone = errors.New("agent: run is already done")
+)
+
+// Config configures an Agent. Only Model is required; every zero value has the documented default.
+type Config struct {
+	// Model answers the planner's requests. Required.
+	Model llm.Model
+	// Tools are offered to the model. Names must be unique and match ^[a-zA-Z0-9_-]{1,64}$.
+	Tools []Tool
+	// SystemPrompt is the first message of every request; "" means DefaultSystemPrompt. Set it to
+	// a single space to send none.
+	SystemPrompt string
+	// Planner decides each step; nil means ToolCallingPlanner (native tool calling).
+	Planner Planner
+	// NewMemory makes the history store of each new run; nil means NewBufferMemory.
+	NewMemory func() Memory
+	// MaxSteps bounds the steps of a run; 0 means DefaultMaxSteps (20). Negative is an error.
+	MaxSteps int
+	// MaxParallelTools bounds how many tool calls of one step run at once; 0 means
+	// DefaultMaxParallelTools (8); 1 runs them one after another.
+	MaxParallelTools int
+	// ToolTimeout bounds one tool call, in wall time; 0 means DefaultToolTimeout (2 minutes),
+	// negative means no timeout (the run's context still applies).
+	ToolTimeout time.Duration
+	// ToolGracePeriod is how long a tool may take to return after its context was cancelled before
+	// the run abandons it and goes on (its result says so, and ToolCallRecord.Abandoned is set);
+	// 0 means DefaultToolGracePeriod (2 seconds).
+	ToolGracePeriod time.Duration
+	// MaxOutputTokens is sent as the request's output-token cap; 0 leaves the provider's default.
+	MaxOutputTokens int
+	// Temperature is sent as the sampling temperature; nil leaves the provider's default.
+	Temperature *float64
+	// Hooks run around model and tool calls.
+	Hooks Hooks
+	// Logger receives debug records of steps, model calls and tool calls; nil logs nothing.
+	Logger *slog.Logger
+}
+
+// Hooks are optional callbacks around model and tool calls. They run on the goroutine that runs the
+// step; the tool hooks run one call at a time, in call order.
+type Hooks struct {
+	// BeforeModelCall may inspect or change the request. An error stops the step before the call.
+	BeforeModelCall func(ctx context.Context, req *llm.Request) error
+	// AfterModelCall observes each model call's response or error.
+	AfterModelCall func(ctx context.Context, req *llm.Request, resp *llm.Response, err error)
+	// BeforeToolCall runs before each tool call, after the call's tool was found. It may allow the
+	// call, deny it with a reason (sent to the model as the tool result), or replace its arguments
+	// (validated again). An error stops the run: every call of the step gets a "not executed"
+	// result, and the step returns the error. This is where approval (human in the loop) and
+	// guardrails live.
+	BeforeToolCall func(ctx context.Context, call llm.ToolCall) (ToolVerdict, error)
+	// AfterToolCall observes each call's result, in call order, after every call of the step ended.
+	AfterToolCall func(ctx context.Context, call llm.ToolCall, result ToolResult)
+}
+
+// ToolVerdict is a BeforeToolCall hook's answer. The zero value allows the call unchanged.
+type ToolVerdict struct {
+	// Deny refuses the call; Reason is sent to the model as the (error) tool result.
+	Deny   bool
+	Reason string
+	// Arguments, if non-empty, replaces the call's arguments (raw JSON object).
+	Arguments string
+}
+
+// Agent runs goals with a model, tools, a planner and a memory. It is immutable after New and safe
+// for concurrent runs.
+type Agent struct {
+	model        llm.Model
+	planner      Planner
+	newMemory    func() Memory
+	tools        map[string]*toolEntry
+	specs        []llm.ToolSpec
+	systemPrompt string
+	maxSteps     int
+	parallel     int
+	toolTimeout  time.Duration
+	grace        time.Duration
+	maxOutput    int
+	temperature  *float64
+	hooks        Hooks
+	log          *slog.Logger
+}
+
+type toolEntry struct {
+	tool     Tool
+	schema   json.RawMessage
+	resolved *jsonschema.Resolved
+	pre      prevalidated // non-nil when the tool validates with its own resolved schema
+}
+
+// New validates cfg and returns an Agent. It returns an error for a nil Model, a negative MaxSteps,
+// a nil tool, an invalid or duplicate tool name, a tool whose Err method reports an error, and a
+// tool schema that is not a JSON Schema of an object.
+func New(cfg Config) (*Agent, error) {
+	if cfg.Model == nil {
+		return nil, errors.New("agent: Config.Model is nil")
+	}
+	if cfg.MaxSteps < 0 {
+		return nil, fmt.Errorf("agent: Config.MaxSteps is %d, want 0 (default %d) or more", cfg.MaxSteps, DefaultMaxSteps)
+	}
+	a := &Agent{
+		model:        cfg.Model,
+		planner:      cfg.Planner,
+		newMemory:    cfg.NewMemory,
+		tools:        make(map[string]*toolEntry, len(cfg.Tools)),
+		systemPrompt: cfg.SystemPrompt,
+		maxSteps:     cfg.MaxSteps,
+		parallel:     cfg.MaxParallelTools,
+		toolTimeout:  cfg.ToolTimeout,
+		grace:        cfg.ToolGracePeriod,
+		maxOutput:    cfg.MaxOutputTokens,
+		temperature:  cfg.Temperature,
+		hooks:        cfg.Hooks,
+		log:          cfg.Logger,
+	}
+	if a.planner == nil {
+		a.planner = ToolCallingPlanner{}
+	}
+	if a.newMemory == nil {
+		a.newMemory = NewBufferMemory
+	}
+	switch a.systemPrompt {
+	case "":
+		a.systemPrompt = DefaultSystemPrompt
+	case " ":
+		a.systemPrompt = ""
+	}
+	if a.maxSteps == 0 {
+		a.maxSteps = DefaultMaxSteps
+	}
+	if a.parallel <= 0 {
+		a.parallel = DefaultMaxParallelTools
+	}
+	if a.toolTimeout == 0 {
+		a.toolTimeout = DefaultToolTimeout
+	}
+	if a.grace <= 0 {
+		a.grace = DefaultToolGracePeriod
+	}
+	for i, t := range cfg.Tools {
+		if t == nil {
+			return nil, fmt.Errorf("agent: Config.Tools[%d] is nil", i)
+		}
+		name := t.Name()
+		if !toolNameRE.MatchString(name) {
+			return nil, fmt.Errorf("agent: tool name %q must match %s", name, toolNameRE)
+		}
+		if _, dup := a.tools[name]; dup {
+			return nil, fmt.Errorf("agent: two tools are named %q", name)
+		}
+		if e, ok := t.(interface{ Err() error }); ok && e.Err() != nil {
+			return nil, fmt.Errorf("agent: %w", e.Err())
+		}
+		ent := &toolEntry{tool: t, schema: t.Schema()}
+		if p, ok := t.(prevalidated); ok && p.resolvedSchema() != nil {
+			ent.pre, ent.resolved = p, p.resolvedSchema()
+		} else {
+			r, err := resolveSchema(ent.schema)
+			if err != nil {
+				return nil, fmt.Errorf("agent: tool %q: schema: %w", name, err)
+			}
+			ent.resolved = r
+		}
+		if len(ent.schema) == 0 {
+			ent.schema = emptyObjectSchema
+		}
+		a.tools[name] = ent
+		a.specs = append(a.specs, llm.ToolSpec{Name: name, Description: t.Description(), Parameters: ent.schema})
+	}
+	return a, nil
+}
+
+// Start returns a new RunState for goal. Nothing runs until Step (or Resume) is called.
+func (a *Agent) Start(goal string) *RunState {
+	return &RunState{
+		ID:       newRunID(),
+		Goal:     goal,
+		Messages: []llm.Message{{Role: llm.RoleUser, Content: goal}},
+	}
+}
+
+// Result is the outcome of a run, complete or partial.
+type Result struct {
+	// Answer is the final answer; "" when the run stopped early.
+	Answer string
+	// Done reports whether the run reached its final answer.
+	Done bool
+	// Steps are the steps taken, in order.
+	Steps []StepRecord
+	// Usage sums the token usage of every model call.
+	Usage llm.Usage
+	// Abandoned lists the tool calls that ignored cancellation and were left running
+	// (see Config.ToolGracePeriod).
+	Abandoned []ToolCallRecord
+	// State is the run's state, for saving or resuming.
+	State *RunState
+}
+
+func (a *Agent) result(st *RunState) *Result {
+	r := &Result{Answer: st.Answer, Done: st.Done, Steps: st.Steps, Usage: st.Usage, State: st}
+	for _, s := range st.Steps {
+		for _, c := range s.ToolCalls {
+			if c.Abandoned {
+				r.Abandoned = append(r.Abandoned, c)
+			}
+		}
+	}
+	return r
+}
+
+// Run runs goal to its final answer. It returns the Result and nil, or, when the run stops early, a
+// partial Result (never nil) and an error: ErrMaxSteps, ErrBudgetExceeded, ErrLoopDetected, the
+// model's or a hook's error, or ctx's error, each wrapped (test with errors.Is).
+func (a *Agent) Run(ctx context.Context, goal string) (*Result, error) {
+	return a.Resume(ctx, a.Start(goal))
+}
+
+// Resume runs st, a state from Start or a saved run, to its final answer; the results are as Run's.
+func (a *Agent) Resume(ctx context.Context, st *RunState) (*Result, error) {
+	for {
+		done, err := a.Step(ctx, st, nil)
+		if err != nil {
+			return a.result(st), err
+		}
+		if done {
+			return a.result(st), nil
+		}
+	}
+}
+
+// Stream runs goal and yields the run's events as they happen, ending with an EventFinal that
+// carries the Result. When the run stops early the last pair yielded carries the error (and an
+// Event whose Result is the partial result). Breaking out of the loop cancels the run.
+func (a *Agent) Stream(ctx context.Context, goal string) iter.Seq2[Event, error] {
+	return a.StreamState(ctx, a.Start(goal))
+}
+
+// StreamState is Stream for a RunState from Start or a saved run.
+func (a *Agent) StreamState(ctx context.Context, st *RunState) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		stopped := false
+		emit := func(e Event) {
+			if stopped {
+				return
+			}
+			if !yield(e, nil) {
+				stopped = true
+				cancel()
+			}
+		}
+		for !stopped {
+			done, err := a.Step(ctx, st, emit)
+			if stopped {
+				return
+			}
+			if err != nil {
+				yield(Event{Kind: EventFinal, Step: st.Step, Result: a.result(st)}, err)
+				return
+			}
+			if done {
+				return
+			}
+		}
+	}
+}
+
+// Step runs one plan → act → observe cycle of st: the planner decides (usually one model call),
+// the tool calls run, their results enter the history. emit, which may be nil, receives the step's
+// events synchronously on the calling goroutine.
+//
+// It returns done=true once the run has its final answer. Errors: ErrRunDone for a finished run;
+// ErrMaxSteps when st already took MaxSteps steps; the planner's (model's) error; a hook's error;
+// ctx's error. After any error st is consistent: every tool call in the history has its result, so
+// the host may inspect, save or resume it.
+func (a *Agent) Step(ctx context.Context, st *RunState, emit func(Event)) (done bool, err error) {
+	if st.Done {
+		return true, ErrRunDone
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	if st.Step >= a.maxSteps {
+		return false, fmt.Errorf("%w (%d)", ErrMaxSteps, a.maxSteps)
+	}
+	if emit == nil {
+		emit = func(Event) {}
+	}
+	if st.mem == nil {
+		mem := a.newMemory()
+		if err := mem.Add(ctx, st.Messages...); err != nil {
+			return false, fmt.Errorf("agent: memory: %w", err)
+		}
+		st.mem, st.Messages = mem, nil
+	}
+	history, err := st.mem.Messages(ctx)
+	if err != nil {
+		return false, fmt.Errorf("agent: memory: %w", err)
+	}
+	idx := st.Step
+	st.Step++
+	rec := StepRecord{Index: idx}
+	defer func() {
+		st.Usage = st.Usage.Add(rec.Usage)
+		if err != nil {
+			rec.Error = err.Error()
+		}
+		st.Steps = append(st.Steps, rec)
+	}()
+	emit(Event{Kind: EventStepStart, Step: idx})
+	if a.log != nil {
+		a.log.DebugContext(ctx, "agent step", "run", st.ID, "step", idx)
+	}
+
+	view := &RunView{
+		Goal:            st.Goal,
+		Step:            idx,
+		MaxSteps:        a.maxSteps,
+		SystemPrompt:    a.systemPrompt,
+		Messages:        history,
+		Tools:           a.specs,
+		State:           st.PlannerState,
+		Model:           &stepModel{a: a, rec: &rec, emit: emit, step: idx},
+		maxOutputTokens: a.maxOutput,
+		temperature:     a.temperature,
+	}
+	d, err := a.planner.Next(ctx, view)
+	if err != nil {
+		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
+		return false, err
+	}
+	if d == nil {
+		return false, errors.New("agent: planner returned a nil Decision")
+	}
+	if d.State != nil {
+		st.PlannerState = append(json.RawMessage(nil), d.State...)
+	}
+	rec.Thought = d.Thought
+	if d.Thought != "" {
+		emit(Event{Kind: EventThought, Step: idx, Text: d.Thought})
+	}
+	calls := d.ToolCalls
+	if len(calls) > 0 {
+		calls = assignCallIDs(calls, d.Messages, idx)
+	}
+	rec.Messages = llm.CloneMessages(d.Messages)
+	if err := st.mem.Add(ctx, d.Messages...); err != nil {
+		return false, fmt.Errorf("agent: memory: %w", err)
+	}
+	if len(calls) > 0 {
+		records, hookErr := a.execute(ctx, calls, emit, idx)
+		rec.ToolCalls = records
+		results := make([]ToolResult, len(records))
+		for i := range records {
+			results[i] = records[i].Result
+		}
+		var obs []llm.Message
+		if o, ok := a.planner.(Observer); ok {
+			obs = o.Observe(calls, results)
+		} else {
+			obs = make([]llm.Message, len(records))
+			for i, r := range records {
+				obs[i] = llm.Message{Role: llm.RoleTool, ToolCallID: r.Call.ID, Name: r.Call.Name, Content: r.Result.Content, IsError: r.Result.IsError}
+			}
+		}
+		// The results are stored even when ctx is done: the history must answer every call.
+		if err := st.mem.Add(context.WithoutCancel(ctx), obs...); err != nil {
+			return false, fmt.Errorf("agent: memory: %w", err)
+		}
+		if hookErr != nil {
+			return false, hookErr
+		}
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+	}
+	if d.Final {
+		st.Done, st.Answer = true, d.Answer
+		emit(Event{Kind: EventFinal, Step: idx, Text: d.Answer, Result: a.result(st)})
+		return true, nil
+	}
+	return false, nil
+}
+
+// assignCallIDs gives every call without an ID a unique one, also in the assistant message that
+// carries it, so that each tool result can answer its call.
+func assignCallIDs(calls []llm.ToolCall, msgs []llm.Message, step int) []llm.ToolCall {
+	missing := false
+	for _, c := range calls {
+		if c.ID == "" {
+			missing = true
+			break
+		}
+	}
+	if !missing {
+		return calls
+	}
+	out := append([]llm.ToolCall(nil), calls...)
+	for i := range out {
+		if out[i].ID != "" {
+			continue
+		}
+		out[i].ID = fmt.Sprintf("call_s%d_%d", step, i)
+		for m := range msgs {
+			for j := range msgs[m].ToolCalls {
+				tc := &msgs[m].ToolCalls[j]
+				if tc.ID == "" && tc.Name == out[i].Name && tc.Arguments == out[i].Arguments {
+					tc.ID = out[i].ID
+					goto next
+				}
+			}
+		}
+	next:
+	}
+	return out
+}
+
+// stepModel wraps the run's model for one step: hooks, streaming to events, usage accounting.
+type stepModel struct {
+	a    *Agent
+	rec  *StepRecord
+	emit func(Event)
+	step int
+}
+
+func (m *stepModel) Generate(ctx context.Context, req *llm.Request) (resp *llm.Response, err error) {
+	a := m.a
+	if h := a.hooks.BeforeModelCall; h != nil {
+		if err := h(ctx, req); err != nil {
+			return nil, err
+		}
+	}
+	start := time.Now()
+	if s, ok := a.model.(llm.Streamer); ok && m.emit != nil {
+		resp, err = m.stream(ctx, s, req)
+	} else {
+		resp, err = a.model.Generate(ctx, req)
+	}
+	if err == nil && resp == nil {
+		err = errors.New("agent: model returned a nil response")
+	}
+	if h := a.hooks.AfterModelCall; h != nil {
+		h(ctx, req, resp, err)
+	}
+	m.rec.ModelCalls++
+	if err != nil {
+		if a.log != nil {
+			a.log.DebugContext(ctx, "model call failed", "step", m.step, "error", err)
+		}
+		return nil, err
+	}
+	m.rec.Usage = m.rec.Usage.Add(resp.Usage)
+	m.rec.FinishReason = resp.FinishReason
+	if a.log != nil {
+		a.log.DebugContext(ctx, "model call", "step", m.step, "input_tokens", resp.Usage.InputTokens,
+			"output_tokens", resp.Usage.OutputTokens, "finish_reason", resp.FinishReason, "duration", time.Since(start))
+	}
+	m.emit(Event{Kind: EventModelResponse, Step: m.step, Response: resp})
+	return resp, nil
+}
+
+func (m *stepModel) stream(ctx context.Context, s llm.Streamer, req *llm.Request) (*llm.Response, error) {
+	var final *llm.Response
+	for c, err := range s.Stream(ctx, req) {
+		if err != nil {
+			return nil, err
+		}
+		if c.Text != "" {
+			m.emit(Event{Kind: EventTextDelta, Step: m.step, Text: c.Text})
+		}
+		if c.Response != nil {
+			final = c.Response
+		}
+	}
+	if final == nil {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return nil, errors.New("agent: model stream ended without a final response")
+	}
+	return final, nil
+}

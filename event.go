@@ -1,0 +1,50 @@
+package agent
+
+import (
+	"time"
+
+	"github.com/autogpt-go/agent/llm"
+)
+
+// EventKind names what an Event reports.
+type EventKind string
+
+// The kinds of events a run emits, in the order they occur within a step.
+const (
+	// EventStepStart opens step Event.Step.
+	EventStepStart EventKind = "step_start"
+	// EventTextDelta carries a fragment of assistant text in Text, while a streaming model answers.
+	EventTextDelta EventKind = "text_delta"
+	// EventModelResponse carries one complete model answer in Response (with its usage).
+	EventModelResponse EventKind = "model_response"
+	// EventThought carries a planner's reasoning in Text (for example AutoGPT's thoughts).
+	EventThought EventKind = "thought"
+	// EventToolCall announces a tool call about to run: ToolCall holds it, with the arguments
+	// after any BeforeToolCall hook edited them.
+	EventToolCall EventKind = "tool_call"
+	// EventToolResult carries the result of ToolCall in ToolResult, with the call's wall time in
+	// Duration. Results are emitted in call order, once every call of the step has finished.
+	EventToolResult EventKind = "tool_result"
+	// EventFinal ends a successful run: Text is the final answer, Result the whole result.
+	EventFinal EventKind = "final"
+)
+
+// Event is one observable moment of a run, passed to Step's emit function and yielded by Stream.
+// Which fields are set depends on Kind (see the EventKind constants); Step is always set.
+type Event struct {
+	Kind EventKind `json:"kind"`
+	// Step is the 0-based index of the step the event belongs to.
+	Step int `json:"step"`
+	// Text is the text delta, the thought or the final answer.
+	Text string `json:"text,omitempty"`
+	// Response is the model's answer (EventModelResponse).
+	Response *llm.Response `json:"response,omitempty"`
+	// ToolCall is the call (EventToolCall, EventToolResult); its ID is the tool-call id.
+	ToolCall *llm.ToolCall `json:"tool_call,omitempty"`
+	// ToolResult is the call's result (EventToolResult).
+	ToolResult *ToolResult `json:"tool_result,omitempty"`
+	// Duration is the tool call's wall time (EventToolResult).
+	Duration time.Duration `json:"duration,omitempty"`
+	// Result is the run's result (EventFinal only).
+	Result *Result `json:"-"`
+}
