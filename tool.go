@@ -649,7 +649,10 @@ func (a *Agent) runJobs(ctx context.Context, jobs []job) {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
-			j.fail("not executed: the run was cancelled (" + ctx.Err().Error() + ")")
+		}
+		if err := ctx.Err(); err != nil {
+			// Checked after a slot was won too: a call not started before cancellation never starts.
+			j.fail("not executed: the run was cancelled (" + err.Error() + ")")
 			continue
 		}
 		wg.Add(1)
