@@ -326,7 +326,8 @@ func (a *Agent) Step(ctx context.Context, st *RunState, emit func(Event)) (done 
 	if st.Step >= a.maxSteps {
 		return false, fmt.Errorf("%w (%d)", ErrMaxSteps, a.maxSteps)
 	}
-	if emit == nil {
+	listening := emit != nil
+	if !listening {
 		emit = func(Event) {}
 	}
 	if st.mem == nil {
@@ -363,7 +364,7 @@ func (a *Agent) Step(ctx context.Context, st *RunState, emit func(Event)) (done 
 		Messages:        history,
 		Tools:           a.specs,
 		State:           st.PlannerState,
-		Model:           &stepModel{a: a, rec: &rec, emit: emit, step: idx},
+		Model:           &stepModel{a: a, rec: &rec, emit: emit, step: idx, streaming: listening},
 		maxOutputTokens: a.maxOutput,
 		temperature:     a.temperature,
 	}
@@ -462,10 +463,11 @@ func assignCallIDs(calls []llm.ToolCall, msgs []llm.Message, step int) []llm.Too
 
 // stepModel wraps the run's model for one step: hooks, streaming to events, usage accounting.
 type stepModel struct {
-	a    *Agent
-	rec  *StepRecord
-	emit func(Event)
-	step int
+	a         *Agent
+	rec       *StepRecord
+	emit      func(Event)
+	step      int
+	streaming bool // someone listens to the events: stream text deltas when the model can
 }
 
 func (m *stepModel) Generate(ctx context.Context, req *llm.Request) (resp *llm.Response, err error) {
@@ -476,7 +478,7 @@ func (m *stepModel) Generate(ctx context.Context, req *llm.Request) (resp *llm.R
 		}
 	}
 	start := time.Now()
-	if s, ok := a.model.(llm.Streamer); ok && m.emit != nil {
+	if s, ok := a.model.(llm.Streamer); ok && m.streaming {
 		resp, err = m.stream(ctx, s, req)
 	} else {
 		resp, err = a.model.Generate(ctx, req)

@@ -234,7 +234,10 @@ func (r rawTool) Call(ctx context.Context, args json.RawMessage) (agent.ToolResu
 func TestHandWrittenSchemaIsValidated(t *testing.T) {
 	called := false
 	tool := rawTool{name: "lookup", schema: `{"type":"object","properties":{"city":{"type":"string","enum":["Paris","Rome"]},"days":{"type":"integer","minimum":1}},"required":["city"]}`,
-		fn: func(json.RawMessage) (agent.ToolResult, error) { called = true; return agent.ToolResult{Content: "sunny"}, nil }}
+		fn: func(json.RawMessage) (agent.ToolResult, error) {
+			called = true
+			return agent.ToolResult{Content: "sunny"}, nil
+		}}
 	model := llmtest.NewScript(
 		llmtest.Calls(llmtest.Call("lookup", `{"city":"Oslo"}`), llmtest.Call("lookup", `{"city":"Rome","days":0}`), llmtest.Call("lookup", `{"city":7}`)),
 		llmtest.Text("ok"),
