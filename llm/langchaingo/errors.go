@@ -1,0 +1,180 @@
+package langchaingo
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// APIError is a non-200 HTTP reply from the provider, or an error event inside a streamed 200
+// reply (StatusCode is then 200), as read by this package's HTTP layer (models built by OpenAI,
+// OpenAICompatible, Anthropic or FromEnv). Get it with errors.As; Unwrap returns langchaingo's own
+// error, whose text carries only the status code and message.
+//
+// Sources: OpenAI error bodies are {"error": {"message", "type", "code"}}
+// (https://platform.openai.com/docs/guides/error-codes); Anthropic's are {"type": "error",
+// "error": {"type", "message"}} (https://docs.anthropic.com/en/api/errors). Retry-After is read as
+// delay-seconds or an HTTP date (RFC 9110, section 10.2.3).
+type APIError struct {
+	// Provider is the Provider... constant of the model that made the call.
+	Provider string
+	// StatusCode is the HTTP status code, for example 429.
+	StatusCode int
+	// Type is the provider's error type ("invalid_request_error", "rate_limit_error",
+	// "overloaded_error", ...); may be "".
+	Type string
+	// Code is OpenAI's error code ("rate_limit_exceeded", "context_length_exceeded", ...); may be "".
+	Code string
+	// Message is the provider's error message, or the start of the raw body (at most 512 bytes)
+	// when the body is not the provider's JSON error shape.
+	Message string
+	// RetryAfter is the delay the Retry-After header asks for; 0 when absent or unreadable.
+	RetryAfter time.Duration
+	// RequestID is the provider's request id (header x-request-id or request-id); may be "".
+	RequestID string
+	// Header is a copy of the reply's headers (rate-limit headers and so on).
+	Header http.Header
+
+	err error
+}
+
+// Error returns "<provider>: HTTP <status> <code or type>: <message>", or for an error event in a
+// stream "<provider>: error event <code or type>: <message>".
+func (e *APIError) Error() string {
+	var b strings.Builder
+	if e.Provider != "" {
+		b.WriteString(e.Provider)
+		b.WriteString(": ")
+	}
+	if e.StatusCode == http.StatusOK {
+		b.WriteString("error event")
+	} else {
+		fmt.Fprintf(&b, "HTTP %d", e.StatusCode)
+	}
+	if t := e.Code; t != "" {
+		b.WriteString(" " + t)
+	} else if e.Type != "" {
+		b.WriteString(" " + e.Type)
+	}
+	if e.Message != "" {
+		b.WriteString(": " + e.Message)
+	}
+	return b.String()
+}
+
+// Unwrap returns the error langchaingo returned for the reply.
+func (e *APIError) Unwrap() error { return e.err }
+
+// Retryable reports whether the same request may succeed later: status 408 (request timeout), 409
+// (conflict), 429 (rate limit), 500 and above (including Anthropic's 529 overloaded), or an error
+// event in a stream whose type is a rate-limit, overload or server error (Anthropic's
+// rate_limit_error, overloaded_error, api_error; OpenAI's server_error). Other 4xx replies (bad
+// request, authentication, permission, not found, too large) are not retryable.
+func (e *APIError) Retryable() bool {
+	switch {
+	case e.StatusCode == http.StatusRequestTimeout, e.StatusCode == http.StatusConflict,
+		e.StatusCode == http.StatusTooManyRequests, e.StatusCode >= 500:
+		return true
+	case e.StatusCode == http.StatusOK:
+		switch e.Type {
+		case "rate_limit_error", "overloaded_error", "api_error", "server_error":
+			return true
+		}
+	}
+	return false
+}
+
+const maxErrorMessage = 512 // bytes of a non-JSON error body kept in APIError.Message
+
+func newAPIError(provider string, status int, header http.Header, body []byte, err error) *APIError {
+	e := &APIError{Provider: provider, StatusCode: status, Header: header.Clone(), err: err}
+	var shape struct {
+		Error struct {
+			Message string `json:"message"`
+			Type    string `json:"type"`
+			Code    any    `json:"code"` // OpenAI sends a string, some compatible servers a number
+		} `json:"error"`
+		Message string `json:"message"` // some compatible servers: {"message": "..."}
+	}
+	if json.Unmarshal(body, &shape) == nil && (shape.Error.Message != "" || shape.Message != "") {
+		e.Message, e.Type = shape.Error.Message, shape.Error.Type
+		if e.Message == "" {
+			e.Message = shape.Message
+		}
+		switch c := shape.Error.Code.(type) {
+		case string:
+			e.Code = c
+		case float64:
+			e.Code = strconv.FormatFloat(c, 'f', -1, 64)
+		}
+	} else {
+		msg := strings.TrimSpace(string(body))
+		if len(msg) > maxErrorMessage {
+			msg = msg[:maxErrorMessage] + "..."
+		}
+		e.Message = msg
+	}
+	if e.Message == "" {
+		e.Message = http.StatusText(status)
+	}
+	e.RetryAfter = parseRetryAfter(header.Get("Retry-After"), time.Now())
+	e.RequestID = header.Get("X-Request-Id")
+	if e.RequestID == "" {
+		e.RequestID = header.Get("Request-Id")
+	}
+	return e
+}
+
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil {
+		if s < 0 {
+			return 0
+		}
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// secret is an API key kept only to redact it from error texts. A pointer in Model, so that
+// printing a Model with %+v shows an address, not the key.
+type secret struct{ key string }
+
+// minRedact is the shortest key redact looks for; shorter strings would match ordinary text.
+const minRedact = 8
+
+func (s *secret) redactString(text string) string {
+	if s == nil || len(s.key) < minRedact {
+		return text
+	}
+	return strings.ReplaceAll(text, s.key, "[redacted]")
+}
+
+func (s *secret) redact(err error) error {
+	if s == nil || len(s.key) < minRedact || err == nil {
+		return err
+	}
+	text := err.Error()
+	if !strings.Contains(text, s.key) {
+		return err
+	}
+	return &redactedError{text: strings.ReplaceAll(text, s.key, "[redacted]"), err: err}
+}
+
+// redactedError replaces an error's text, keeping it for errors.Is and errors.As.
+type redactedError struct {
+	text string
+	err  error
+}
+
+func (e *redactedError) Error() string { return e.text }
+func (e *redactedError) Unwrap() error { return e.err }

@@ -1,0 +1,382 @@
+// Package langchaingo adapts any langchaingo model (github.com/tmc/langchaingo/llms.Model) to
+// llm.Model and llm.Streamer, and builds ready-made models for OpenAI, OpenAI-compatible servers
+// (vLLM, LM Studio, OpenRouter, Ollama's /v1 endpoint) and Anthropic, either explicitly (OpenAI,
+// OpenAICompatible, Anthropic) or from the environment (FromEnv).
+//
+// # Two levels of fidelity
+//
+// New wraps any llms.Model: requests and responses are translated between the llm types and
+// langchaingo's, and nothing more. The constructors of this package (OpenAI, OpenAICompatible,
+// Anthropic, FromEnv) also put their own HTTP layer under the langchaingo client, which repairs
+// what the langchaingo v0.1.14 clients get wrong on the wire:
+//
+//   - A nil Request.Temperature is not sent (langchaingo sends "temperature": 0 on every OpenAI and
+//     Anthropic request), and no temperature is ever sent to OpenAI reasoning models (o1, o3, o4,
+//     gpt-5 families), which reject it.
+//   - Tool schemas (ToolSpec.Parameters) reach the provider byte for byte, whitespace and key order
+//     included (encoding/json would compact them and escape <, > and &).
+//   - Anthropic: tool choice is sent (langchaingo drops it); an assistant message with several tool
+//     calls keeps all of them (langchaingo keeps the first part only); consecutive tool results go in
+//     one user message; tool-call arguments are sent and returned verbatim (langchaingo decodes them
+//     into a map, which sorts keys and rounds large numbers); llm.Message.IsError reaches the
+//     provider as is_error; a reply with no content blocks is an empty answer, not an error.
+//   - OpenAI streaming: the final response's tool calls are assembled from the raw event stream by
+//     tool-call index (langchaingo appends fragments to the last call it saw), and an error event in
+//     the stream fails the call (langchaingo skips it and returns the partial text as an answer).
+//   - Anthropic streaming: an error event (such as overloaded_error) no longer strands
+//     langchaingo's stream-reader goroutine, which otherwise blocks forever on a channel send.
+//   - Non-200 replies and error events in a stream become an *APIError with status, provider error
+//     type and code, Retry-After and request id (langchaingo keeps only a string).
+//   - OpenAICompatible with an empty API key sends no Authorization header at all.
+//
+// The constructors never read the environment (langchaingo's own openai.New reads OPENAI_API_KEY,
+// OPENAI_MODEL, OPENAI_BASE_URL, OPENAI_API_BASE and OPENAI_ORGANIZATION by itself; every one of
+// these is overridden explicitly). Only FromEnv reads it.
+//
+// # Errors
+//
+// Generate and Stream wrap provider errors with %w. When ctx is cancelled or its deadline passes,
+// the error matches ctx.Err() under errors.Is (langchaingo itself replaces these with plain
+// strings). A non-200 reply, or an error event in a stream, from a model built by this package
+// matches *APIError under errors.As. The API key given to a constructor never appears in an
+// error's text. Requests the adapter cannot translate match ErrInvalidRequest.
+package langchaingo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/tmc/langchaingo/llms"
+	"github.com/tmc/langchaingo/llms/anthropic"
+	"github.com/tmc/langchaingo/llms/openai"
+
+	"github.com/autogpt-go/agent/llm"
+)
+
+// Provider names reported by (*Model).Provider.
+const (
+	ProviderOpenAI           = "openai"            // api.openai.com through OpenAI (or a wrapped *openai.LLM)
+	ProviderOpenAICompatible = "openai-compatible" // any other chat-completions server, through OpenAICompatible
+	ProviderAnthropic        = "anthropic"         // the Anthropic Messages API (or a wrapped *anthropic.LLM)
+)
+
+// ErrInvalidRequest is matched (errors.Is) by the error Generate and Stream return for an
+// llm.Request the adapter cannot translate: a nil request, an unknown role, a tool message without
+// ToolCallID, a tool without a name, a tool schema that is not valid JSON, or a tool choice naming
+// no offered tool. No request is sent in that case.
+var ErrInvalidRequest = errors.New("langchaingo: invalid request")
+
+// Model is an llm.Model and llm.Streamer backed by a langchaingo llms.Model. Build one with New
+// (any llms.Model) or with OpenAI, OpenAICompatible, Anthropic or FromEnv. A Model is immutable and
+// safe for concurrent use if the wrapped llms.Model is (langchaingo's OpenAI and Anthropic models
+// are).
+type Model struct {
+	lc       llms.Model
+	name     string
+	provider string // a Provider... constant, or "" for an llms.Model of unknown kind
+	family   string // wire family: ProviderOpenAI, ProviderAnthropic or ""
+	legacyMT bool   // send the output cap as max_tokens instead of max_completion_tokens
+	key      *secret
+}
+
+var (
+	_ llm.Model    = (*Model)(nil)
+	_ llm.Streamer = (*Model)(nil)
+)
+
+// Option configures New and the provider constructors. Options that do not apply to a constructor
+// are ignored by it (for example WithBaseURL by New and OpenAICompatible).
+//
+// Options rather than a Config struct, because each constructor takes its required settings as
+// arguments and the options are the few rarely changed ones.
+type Option func(*options)
+
+type options struct {
+	httpClient *http.Client
+	baseURL    string
+	modelName  string
+	legacyMT   *bool
+}
+
+func collect(opts []Option) options {
+	var o options
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	return o
+}
+
+// WithHTTPClient sets the HTTP client the provider constructors (and FromEnv) send requests with;
+// nil, the default, means http.DefaultClient. Its Transport is the place for retries, proxies and
+// test servers. New ignores it: the wrapped llms.Model already has its client.
+func WithHTTPClient(c *http.Client) Option {
+	return func(o *options) { o.httpClient = c }
+}
+
+// WithBaseURL sets the API base URL of OpenAI (default DefaultOpenAIBaseURL) and Anthropic
+// (default DefaultAnthropicBaseURL, which must include the /v1 path: requests go to base +
+// "/messages"). OpenAICompatible takes its base URL as an argument and ignores this option.
+func WithBaseURL(u string) Option {
+	return func(o *options) { o.baseURL = u }
+}
+
+// WithModelName sets the name ModelName reports for a model wrapped with New (langchaingo models do
+// not expose theirs). It is also used to recognise OpenAI reasoning models, to which no temperature
+// is sent. It is not sent to the provider. The provider constructors set it from their model
+// argument and ignore this option.
+func WithModelName(name string) Option {
+	return func(o *options) { o.modelName = name }
+}
+
+// WithLegacyMaxTokens chooses the request field that carries Request.MaxOutputTokens on the
+// chat-completions wire: true sends "max_tokens" (understood by every OpenAI-compatible server),
+// false sends "max_completion_tokens" (what OpenAI requires for reasoning models). The default is
+// false for OpenAI and for a wrapped *openai.LLM, true for OpenAICompatible. Anthropic ignores it.
+func WithLegacyMaxTokens(on bool) Option {
+	return func(o *options) { o.legacyMT = &on }
+}
+
+// New wraps a langchaingo model. The provider is recognised from the dynamic type of m:
+// *anthropic.LLM gets the Anthropic message layout (see the package documentation), *openai.LLM
+// and anything else the chat-completions layout (one assistant message carrying text and tool
+// calls). Options used: WithModelName, WithLegacyMaxTokens.
+//
+// The wire fixes listed in the package documentation need this package's HTTP layer under the
+// client, so they apply only to models built by OpenAI, OpenAICompatible, Anthropic and FromEnv.
+// A wrapped model still gets the request and response translation, usage and finish-reason
+// normalisation, merged Anthropic choices, streaming and error wrapping. New panics if m is nil.
+func New(m llms.Model, opts ...Option) *Model {
+	if m == nil {
+		panic("langchaingo: New with a nil llms.Model")
+	}
+	o := collect(opts)
+	model := &Model{lc: m, name: o.modelName, key: &secret{}}
+	switch m.(type) {
+	case *anthropic.LLM:
+		model.provider, model.family = ProviderAnthropic, ProviderAnthropic
+	case *openai.LLM:
+		model.provider, model.family = ProviderOpenAI, ProviderOpenAI
+	}
+	if o.legacyMT != nil {
+		model.legacyMT = *o.legacyMT
+	}
+	return model
+}
+
+// ModelName returns the model name the Model was built with (for example "gpt-4o-mini" or
+// "claude-sonnet-4-5"), or "" for a model wrapped by New without WithModelName. The name a
+// provider reports for a call (which may carry a date suffix) is in llm.Response.Model.
+func (m *Model) ModelName() string { return m.name }
+
+// Provider returns ProviderOpenAI, ProviderOpenAICompatible or ProviderAnthropic, or "" for a
+// wrapped llms.Model of another kind.
+func (m *Model) Provider() string { return m.provider }
+
+// LLM returns the wrapped langchaingo model, for the features this adapter does not cover (for
+// example embeddings). Calls made on it directly bypass the adapter's fixes.
+func (m *Model) LLM() llms.Model { return m.lc }
+
+// Generate sends req to the model and returns its answer: one assistant message merged from all
+// the choices langchaingo returns (Anthropic returns one choice per content block), the normalised
+// finish reason, the token usage of the call counted once, and the model name the provider
+// reported when this package's HTTP layer or the llms.Model's GenerationInfo exposes it.
+//
+// Errors: ErrInvalidRequest for a request that cannot be translated; *APIError (errors.As) for a
+// non-200 reply (or, when streaming, an error event) of a model built by this package's
+// constructors; an error matching ctx.Err() when
+// ctx ends; otherwise langchaingo's error, wrapped. It does not modify req.
+func (m *Model) Generate(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+	c, err := m.prepare(req)
+	if err != nil {
+		return nil, err
+	}
+	return m.run(ctx, c, nil)
+}
+
+// Stream sends req with streaming on and yields the answer's text deltas as they arrive (a Chunk
+// with Text set), then one final Chunk whose Response is the assembled answer, as Generate would
+// return it. Tool calls arrive only in that final Response (no ToolCall fragments are yielded).
+// The concatenated Text deltas equal the final message's Content: text the llms.Model did not
+// stream is yielded as one delta before the final chunk.
+//
+// An error is yielded once, as the last element. A consumer that stops early (break) cancels the
+// HTTP request; Stream returns only after the langchaingo call has returned, so no goroutine it
+// started outlives the loop. The call runs on one extra goroutine because langchaingo's Anthropic
+// client invokes its streaming callback from a reader goroutine of its own; the loop body always
+// runs on the consumer's goroutine.
+func (m *Model) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.Chunk, error] {
+	return func(yield func(llm.Chunk, error) bool) {
+		c, err := m.prepare(req)
+		if err != nil {
+			yield(llm.Chunk{}, err)
+			return
+		}
+		m.stream(ctx, c, yield)
+	}
+}
+
+type result struct {
+	resp *llm.Response
+	err  error
+}
+
+func (m *Model) stream(parent context.Context, c *call, yield func(llm.Chunk, error) bool) {
+	ctx, cancel := context.WithCancel(parent)
+	deltas := make(chan string)
+	acks := make(chan struct{})
+	done := make(chan result, 1)
+	go func() {
+		onChunk := func(_ context.Context, chunk []byte) error {
+			text := m.streamText(c, chunk)
+			if text == "" {
+				return nil
+			}
+			select {
+			case deltas <- text:
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			}
+			select { // wait until the consumer's loop body has run
+			case <-acks:
+				return nil
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			}
+		}
+		resp, err := m.run(ctx, c, onChunk)
+		done <- result{resp, err}
+	}()
+	finished := false
+	defer func() {
+		if !finished { // consumer stopped, or its loop body panicked: end the call and wait for it
+			cancel()
+			<-done
+		}
+		cancel()
+	}()
+
+	var streamed strings.Builder
+	for {
+		select {
+		case text := <-deltas:
+			streamed.WriteString(text)
+			if !yield(llm.Chunk{Text: text}, nil) {
+				return
+			}
+			select {
+			case acks <- struct{}{}:
+			case <-ctx.Done():
+			}
+		case r := <-done:
+			finished = true
+			if r.err != nil {
+				yield(llm.Chunk{}, r.err)
+				return
+			}
+			if rest, ok := strings.CutPrefix(r.resp.Message.Content, streamed.String()); ok && rest != "" {
+				if !yield(llm.Chunk{Text: rest}, nil) {
+					return
+				}
+			}
+			yield(llm.Chunk{Response: r.resp}, nil)
+			return
+		}
+	}
+}
+
+// streamText returns the text delta carried by a chunk langchaingo passed to the streaming
+// callback. langchaingo's OpenAI client passes tool-call fragments through the same callback, as
+// the JSON encoding of its delta array; those are recognised (they decode to tool-call deltas and
+// re-encode to the same bytes) and dropped.
+func (m *Model) streamText(c *call, chunk []byte) string {
+	if len(chunk) == 0 {
+		return ""
+	}
+	if c.hasTools && m.family != ProviderAnthropic && isToolDeltaChunk(chunk) {
+		return ""
+	}
+	return string(chunk)
+}
+
+// lcToolDelta mirrors the JSON encoding of langchaingo's openaiclient.ToolCall (field order and
+// tags included), which its stream assembly hands to the streaming callback.
+type lcToolDelta struct {
+	ID       string `json:"id,omitempty"`
+	Type     string `json:"type"`
+	Function struct {
+		Name      string `json:"name"`
+		Arguments string `json:"arguments"`
+	} `json:"function"`
+}
+
+func isToolDeltaChunk(chunk []byte) bool {
+	if chunk[0] != '[' {
+		return false
+	}
+	var deltas []lcToolDelta
+	if err := json.Unmarshal(chunk, &deltas); err != nil || len(deltas) == 0 {
+		return false
+	}
+	again, err := json.Marshal(deltas)
+	return err == nil && string(again) == string(chunk)
+}
+
+// run performs one call; onChunk, if not nil, turns streaming on.
+func (m *Model) run(ctx context.Context, c *call, onChunk func(context.Context, []byte) error) (*llm.Response, error) {
+	w := c.newWire(onChunk != nil)
+	opts := c.opts
+	if onChunk != nil {
+		opts = append(slices.Clip(opts), llms.WithStreamingFunc(onChunk))
+	}
+	resp, err := m.lc.GenerateContent(withWire(ctx, w), c.msgs, opts...)
+	if err != nil {
+		if r, ok := m.recoverEmpty(w, err); ok {
+			return r, nil
+		}
+		return nil, m.wrapError(ctx, w, err)
+	}
+	if raw, ok := w.parsed(); ok && raw.streamErr != nil {
+		// langchaingo's OpenAI client skips error events and returns what came before as an answer.
+		return nil, m.wrapError(ctx, w, errors.New("error event in the response stream"))
+	}
+	out, err := m.convertResponse(resp, w)
+	if err != nil {
+		return nil, m.wrapError(ctx, w, err)
+	}
+	return out, nil
+}
+
+// label names the model in error texts.
+func (m *Model) label() string {
+	p := m.provider
+	if p == "" {
+		p = "model"
+	}
+	if m.name != "" {
+		return p + " " + m.name
+	}
+	return p
+}
+
+func (m *Model) wrapError(ctx context.Context, w *wire, err error) error {
+	if apiErr := w.apiError(m.provider, err); apiErr != nil {
+		apiErr.Message = m.key.redactString(apiErr.Message)
+		err = apiErr
+	} else if ctxErr := ctx.Err(); ctxErr != nil {
+		if !errors.Is(err, ctxErr) {
+			err = fmt.Errorf("%w: %w", ctxErr, err)
+		}
+	} else if doErr := w.transportError(); doErr != nil && !errors.Is(err, doErr) {
+		// langchaingo replaces transport errors with fixed strings; keep the original for errors.As.
+		err = fmt.Errorf("%w (%w)", err, doErr)
+	}
+	return m.key.redact(fmt.Errorf("langchaingo %s: %w", m.label(), err))
+}
