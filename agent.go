@@ -344,12 +344,19 @@ func (a *Agent) Step(ctx context.Context, st *RunState, emit func(Event)) (done 
 	idx := st.Step
 	st.Step++
 	rec := StepRecord{Index: idx}
-	defer func() {
+	recorded := false
+	record := func(err error) {
+		recorded = true
 		st.Usage = st.Usage.Add(rec.Usage)
 		if err != nil {
 			rec.Error = err.Error()
 		}
 		st.Steps = append(st.Steps, rec)
+	}
+	defer func() {
+		if !recorded {
+			record(err)
+		}
 	}()
 	emit(Event{Kind: EventStepStart, Step: idx})
 	if a.log != nil {
@@ -422,6 +429,7 @@ func (a *Agent) Step(ctx context.Context, st *RunState, emit func(Event)) (done 
 	}
 	if d.Final {
 		st.Done, st.Answer = true, d.Answer
+		record(nil) // the final event's Result includes this step
 		emit(Event{Kind: EventFinal, Step: idx, Text: d.Answer, Result: a.result(st)})
 		return true, nil
 	}

@@ -444,6 +444,7 @@ func TestStreamYieldsTextDeltasAndEvents(t *testing.T) {
 	}
 	require.NotNil(t, final)
 	assert.Equal(t, "The echo said héllo wörld, as asked.", final.Answer)
+	assert.Len(t, final.Steps, 2, "the final event's Result includes the last step")
 	assert.Equal(t, "Let me echo.The echo said héllo wörld, as asked.", deltas.String())
 	assert.Greater(t, slices.Index(kinds, agent.EventToolResult), slices.Index(kinds, agent.EventToolCall))
 	assert.Equal(t, agent.EventStepStart, kinds[0])

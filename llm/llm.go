@@ -193,3 +193,13 @@ type Chunk struct {
 	// Response is set only on the final chunk: the assembled answer with finish reason and usage.
 	Response *Response `json:"response,omitempty"`
 }
+
+// NonStreaming returns m as a Model that does not implement Streamer, so callers use Generate even
+// when they could stream (for example to replay traffic recorded without streaming).
+func NonStreaming(m Model) Model { return nonStreaming{m} }
+
+type nonStreaming struct{ m Model }
+
+func (n nonStreaming) Generate(ctx context.Context, req *Request) (*Response, error) {
+	return n.m.Generate(ctx, req)
+}

@@ -23,7 +23,9 @@ type Matcher func(ours, recorded *RecordedRequest) error
 //     "https://api.openai.com/v1/..." one);
 //   - when either body is JSON: that both are JSON objects, their "model" field, and the names of the
 //     tools offered, as a set (order ignored), from tools[].function.name (OpenAI),
-//     tools[].name (Anthropic) and functions[].name (OpenAI's legacy functions).
+//     tools[].name (Anthropic) and functions[].name (OpenAI's legacy functions);
+//   - whether both ask to stream ("stream": true), since a recorded plain reply cannot answer a
+//     streamed request (wrap a model with llm.NonStreaming to replay such recordings).
 //
 // Message text, temperature and other fields are not compared: use MatchBody for that.
 func DefaultMatcher(ours, recorded *RecordedRequest) error {
@@ -50,6 +52,10 @@ func DefaultMatcher(ours, recorded *RecordedRequest) error {
 	ot, rt := toolNames(oObj), toolNames(rObj)
 	if !slices.Equal(ot, rt) {
 		return fmt.Errorf("tools differ: got %v want %v", ot, rt)
+	}
+	// A streamed request cannot be answered with a recorded plain reply, nor the reverse.
+	if ostr, rstr := oObj["stream"] == true, rObj["stream"] == true; ostr != rstr {
+		return fmt.Errorf("stream differs: got %v want %v", ostr, rstr)
 	}
 	return nil
 }
