@@ -693,3 +693,22 @@ func TestNestedFieldErrorsNameThePath(t *testing.T) {
 	_, err = tool.Call(context.Background(), json.RawMessage(`{"items":[{"qty":2}]}`))
 	assert.EqualError(t, err, `invalid arguments: field "items[].name": expected string: required field is missing`)
 }
+
+// TestReadmeUnitTest is the README's mock-model example, kept compiling and passing here.
+func TestReadmeUnitTest(t *testing.T) {
+	addTool := addTool()
+	model := llmtest.NewScript(
+		llmtest.Calls(llmtest.Call("add", `{"a": 2, "b": 40}`)),
+		llmtest.Text("2 + 40 = 42"),
+	)
+	a, err := agent.New(agent.Config{Model: model, Tools: []agent.Tool{addTool}})
+	require.NoError(t, err)
+
+	res, err := a.Run(context.Background(), "What is 2 + 40?")
+	require.NoError(t, err)
+	assert.Equal(t, "2 + 40 = 42", res.Answer)
+	model.AssertComplete(t)
+
+	msgs := model.Requests()[1].Messages // the second request carried the tool result
+	assert.Equal(t, "42", msgs[len(msgs)-1].Content)
+}
