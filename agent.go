@@ -436,37 +436,48 @@ func (a *Agent) Step(ctx context.Context, st *RunState, emit func(Event)) (done 
 	return false, nil
 }
 
-// assignCallIDs gives every call without an ID a unique one, also in the assistant message that
-// carries it, so that each tool result can answer its call.
+// assignCallIDs gives every call without an ID, or with an ID an earlier call of the step already
+// has, a new unique ID, so that each tool result answers exactly one call. The new IDs are carried
+// into the message of msgs that holds these calls (same names and old IDs, position by position).
 func assignCallIDs(calls []llm.ToolCall, msgs []llm.Message, step int) []llm.ToolCall {
-	missing := false
-	for _, c := range calls {
-		if c.ID == "" {
-			missing = true
+	seen := make(map[string]bool, len(calls))
+	var out []llm.ToolCall // stays nil while no ID changes
+	for i, c := range calls {
+		if c.ID != "" && !seen[c.ID] {
+			seen[c.ID] = true
+			continue
+		}
+		if out == nil {
+			out = append([]llm.ToolCall(nil), calls...)
+		}
+		id := fmt.Sprintf("call_%d_%d", step, i)
+		for seen[id] {
+			id += "x"
+		}
+		out[i].ID, seen[id] = id, true
+	}
+	if out == nil {
+		return calls
+	}
+	for m := range msgs {
+		if sameCalls(msgs[m].ToolCalls, calls) {
+			msgs[m].ToolCalls = append([]llm.ToolCall(nil), out...)
 			break
 		}
 	}
-	if !missing {
-		return calls
-	}
-	out := append([]llm.ToolCall(nil), calls...)
-	for i := range out {
-		if out[i].ID != "" {
-			continue
-		}
-		out[i].ID = fmt.Sprintf("call_s%d_%d", step, i)
-		for m := range msgs {
-			for j := range msgs[m].ToolCalls {
-				tc := &msgs[m].ToolCalls[j]
-				if tc.ID == "" && tc.Name == out[i].Name && tc.Arguments == out[i].Arguments {
-					tc.ID = out[i].ID
-					goto next
-				}
-			}
-		}
-	next:
-	}
 	return out
+}
+
+func sameCalls(a, b []llm.ToolCall) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].ID != b[i].ID || a[i].Name != b[i].Name {
+			return false
+		}
+	}
+	return true
 }
 
 // stepModel wraps the run's model for one step: hooks, streaming to events, usage accounting.

@@ -712,3 +712,38 @@ func TestReadmeUnitTest(t *testing.T) {
 	msgs := model.Requests()[1].Messages // the second request carried the tool result
 	assert.Equal(t, "42", msgs[len(msgs)-1].Content)
 }
+
+func TestMissingAndDuplicateCallIDsAreMadeUnique(t *testing.T) {
+	calls := []llm.ToolCall{
+		{ID: "", Name: "echo", Arguments: `{"text":"a"}`},
+		{ID: "dup", Name: "echo", Arguments: `{"text":"b"}`},
+		{ID: "dup", Name: "echo", Arguments: `{"text":"c"}`},
+		{ID: "", Name: "echo", Arguments: `{"text":"d"}`},
+	}
+	first := true
+	var second *llm.Request
+	model := llmtest.Func(func(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+		if first {
+			first = false
+			return &llm.Response{Message: llm.Message{Role: llm.RoleAssistant, ToolCalls: calls}}, nil
+		}
+		second = req
+		return &llm.Response{Message: llm.Message{Role: llm.RoleAssistant, Content: "ok"}}, nil
+	})
+	a := newAgent(t, agent.Config{Model: model, Tools: []agent.Tool{echoTool()}})
+	_, err := a.Run(context.Background(), "g")
+	require.NoError(t, err)
+	require.NotNil(t, second)
+	assertPaired(t, second.Messages)
+	ids := map[string]bool{}
+	for _, c := range second.Messages[2].ToolCalls {
+		require.NotEmpty(t, c.ID)
+		require.False(t, ids[c.ID], "duplicate id %s", c.ID)
+		ids[c.ID] = true
+	}
+	assert.Equal(t, "dup", second.Messages[2].ToolCalls[1].ID, "the first holder keeps its ID")
+	tm := toolMessages(second.Messages)
+	for i, want := range []string{"a", "b", "c", "d"} {
+		assert.Equal(t, "echo: "+want, tm[i].Content)
+	}
+}
