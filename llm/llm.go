@@ -121,6 +121,29 @@ type Request struct {
 	Temperature *float64 `json:"temperature,omitempty"`
 	// Stop lists stop sequences: generation ends before any of them.
 	Stop []string `json:"stop,omitempty"`
+	// ResponseFormat constrains the answer's form; nil means free text.
+	ResponseFormat *ResponseFormat `json:"response_format,omitempty"`
+}
+
+// Response-format types, as OpenAI's chat-completions API names them.
+const (
+	ResponseFormatText       = "text"        // free text (the default)
+	ResponseFormatJSONObject = "json_object" // any JSON object
+	ResponseFormatJSONSchema = "json_schema" // JSON valid against Schema
+)
+
+// ResponseFormat asks the model for a structured answer.
+type ResponseFormat struct {
+	// Type is ResponseFormatText, ResponseFormatJSONObject or ResponseFormatJSONSchema.
+	Type string `json:"type"`
+	// Name names the schema (json_schema only; OpenAI requires ^[a-zA-Z0-9_-]{1,64}$).
+	Name string `json:"name,omitempty"`
+	// Description describes the schema (json_schema only).
+	Description string `json:"description,omitempty"`
+	// Schema is the JSON Schema of the answer in wire form (json_schema only).
+	Schema json.RawMessage `json:"schema,omitempty"`
+	// Strict asks the provider to enforce the schema exactly (OpenAI's structured outputs).
+	Strict bool `json:"strict,omitempty"`
 }
 
 // FinishReason says why the model stopped generating.

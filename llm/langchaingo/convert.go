@@ -41,6 +41,10 @@ func (m *Model) prepare(req *llm.Request) (*call, error) {
 	if req == nil {
 		return nil, invalid("nil request")
 	}
+	if rf := req.ResponseFormat; rf != nil && rf.Type != "" && rf.Type != llm.ResponseFormatText {
+		// Not wired through langchaingo yet: refuse rather than silently send free text.
+		return nil, invalid("response format %q is not supported by this adapter yet", rf.Type)
+	}
 	c := &call{family: m.family}
 
 	names := make(map[string]bool, len(req.Tools))
