@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/autogpt-go/agent/llm"
@@ -19,6 +20,8 @@ const (
 	DefaultMaxSteps = 20
 	// DefaultMaxParallelTools bounds the tool calls of one step that run at once.
 	DefaultMaxParallelTools = 8
+	// DefaultModelTimeout bounds one model call (a whole streamed answer included).
+	DefaultModelTimeout = 10 * time.Minute
 	// DefaultToolTimeout is how long one tool call may run before its context is cancelled.
 	DefaultToolTimeout = 2 * time.Minute
 	// DefaultToolGracePeriod is how long the loop waits, after a tool call's context is cancelled
@@ -35,10 +38,6 @@ const (
 var (
 	// ErrMaxSteps: the run took Config.MaxSteps steps without a final answer.
 	ErrMaxSteps = errors.New("agent: maximum number of steps reached")
-	// ErrBudgetExceeded: the next model call would exceed a token or cost budget.
-	ErrBudgetExceeded = errors.New("agent: budget exceeded")
-	// ErrLoopDetected: the model repeated the same tool call too often.
-	ErrLoopDetected = errors.New("agent: loop detected")
 	// ErrRunDone is returned by Step on a run that already has its final answer.
 	ErrRunDone = errors.New("agent: run is already done")
 )
@@ -61,6 +60,10 @@ type Config struct {
 	// MaxParallelTools bounds how many tool calls of one step run at once; 0 means
 	// DefaultMaxParallelTools (8); 1 runs them one after another.
 	MaxParallelTools int
+	// ModelTimeout bounds one model call, in wall time; 0 means DefaultModelTimeout (10 minutes),
+	// negative means no timeout (the run's context still applies). A call that times out ends the
+	// step with an error matching context.DeadlineExceeded.
+	ModelTimeout time.Duration
 	// ToolTimeout bounds one tool call, in wall time; 0 means DefaultToolTimeout (2 minutes),
 	// negative means no timeout (the run's context still applies).
 	ToolTimeout time.Duration
@@ -115,6 +118,7 @@ type Agent struct {
 	systemPrompt string
 	maxSteps     int
 	parallel     int
+	modelTimeout time.Duration
 	toolTimeout  time.Duration
 	grace        time.Duration
 	maxOutput    int
@@ -148,6 +152,7 @@ func New(cfg Config) (*Agent, error) {
 		systemPrompt: cfg.SystemPrompt,
 		maxSteps:     cfg.MaxSteps,
 		parallel:     cfg.MaxParallelTools,
+		modelTimeout: cfg.ModelTimeout,
 		toolTimeout:  cfg.ToolTimeout,
 		grace:        cfg.ToolGracePeriod,
 		maxOutput:    cfg.MaxOutputTokens,
@@ -172,6 +177,9 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if a.parallel <= 0 {
 		a.parallel = DefaultMaxParallelTools
+	}
+	if a.modelTimeout == 0 {
+		a.modelTimeout = DefaultModelTimeout
 	}
 	if a.toolTimeout == 0 {
 		a.toolTimeout = DefaultToolTimeout
@@ -251,14 +259,18 @@ func (a *Agent) result(st *RunState) *Result {
 }
 
 // Run runs goal to its final answer. It returns the Result and nil, or, when the run stops early, a
-// partial Result (never nil) and an error: ErrMaxSteps, ErrBudgetExceeded, ErrLoopDetected, the
-// model's or a hook's error, or ctx's error, each wrapped (test with errors.Is).
+// partial Result (never nil) and an error: ErrMaxSteps, the model's or a hook's error, or ctx's
+// error, each wrapped (test with errors.Is).
 func (a *Agent) Run(ctx context.Context, goal string) (*Result, error) {
 	return a.Resume(ctx, a.Start(goal))
 }
 
 // Resume runs st, a state from Start or a saved run, to its final answer; the results are as Run's.
+// A finished st returns its Result and nil at once.
 func (a *Agent) Resume(ctx context.Context, st *RunState) (*Result, error) {
+	if st.Done {
+		return a.result(st), nil
+	}
 	for {
 		done, err := a.Step(ctx, st, nil)
 		if err != nil {
@@ -270,9 +282,10 @@ func (a *Agent) Resume(ctx context.Context, st *RunState) (*Result, error) {
 	}
 }
 
-// Stream runs goal and yields the run's events as they happen, ending with an EventFinal that
-// carries the Result. When the run stops early the last pair yielded carries the error (and an
-// Event whose Result is the partial result). Breaking out of the loop cancels the run.
+// Stream runs goal and yields the run's events as they happen (the error is nil for all of them),
+// ending with an EventFinal that carries the Result. When the run stops early the last pair
+// yielded is an EventError, whose Result is the partial result, with the error (as Run would return
+// it). Breaking out of the loop cancels the run.
 func (a *Agent) Stream(ctx context.Context, goal string) iter.Seq2[Event, error] {
 	return a.StreamState(ctx, a.Start(goal))
 }
@@ -298,7 +311,7 @@ func (a *Agent) StreamState(ctx context.Context, st *RunState) iter.Seq2[Event, 
 				return
 			}
 			if err != nil {
-				yield(Event{Kind: EventFinal, Step: st.Step, Result: a.result(st)}, err)
+				yield(Event{Kind: EventError, Step: max(st.Step-1, 0), Text: err.Error(), Result: a.result(st)}, err)
 				return
 			}
 			if done {
@@ -369,7 +382,7 @@ func (a *Agent) Step(ctx context.Context, st *RunState, emit func(Event)) (done 
 		MaxSteps:        a.maxSteps,
 		SystemPrompt:    a.systemPrompt,
 		Messages:        history,
-		Tools:           a.specs,
+		Tools:           slices.Clone(a.specs),
 		State:           st.PlannerState,
 		Model:           &stepModel{a: a, rec: &rec, emit: emit, step: idx, streaming: listening},
 		maxOutputTokens: a.maxOutput,
@@ -493,14 +506,23 @@ func (m *stepModel) Generate(ctx context.Context, req *llm.Request) (resp *llm.R
 	a := m.a
 	if h := a.hooks.BeforeModelCall; h != nil {
 		if err := h(ctx, req); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("agent: BeforeModelCall hook: %w", err)
 		}
 	}
 	start := time.Now()
+	mctx := ctx
+	if a.modelTimeout > 0 {
+		var cancel context.CancelFunc
+		mctx, cancel = context.WithTimeout(ctx, a.modelTimeout)
+		defer cancel()
+	}
 	if s, ok := a.model.(llm.Streamer); ok && m.streaming {
-		resp, err = m.stream(ctx, s, req)
+		resp, err = m.stream(mctx, s, req)
 	} else {
-		resp, err = a.model.Generate(ctx, req)
+		resp, err = a.model.Generate(mctx, req)
+	}
+	if err != nil && ctx.Err() == nil && mctx.Err() != nil && !errors.Is(err, mctx.Err()) {
+		err = fmt.Errorf("agent: model call timed out after %v: %w (%v)", a.modelTimeout, mctx.Err(), err)
 	}
 	if err == nil && resp == nil {
 		err = errors.New("agent: model returned a nil response")
@@ -531,6 +553,9 @@ func (m *stepModel) stream(ctx context.Context, s llm.Streamer, req *llm.Request
 		if err != nil {
 			return nil, err
 		}
+		if err := ctx.Err(); err != nil {
+			return nil, err // never take a stream cut short by cancellation for an answer
+		}
 		if c.Text != "" {
 			m.emit(Event{Kind: EventTextDelta, Step: m.step, Text: c.Text})
 		}
@@ -538,10 +563,10 @@ func (m *stepModel) stream(ctx context.Context, s llm.Streamer, req *llm.Request
 			final = c.Response
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if final == nil {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
 		return nil, errors.New("agent: model stream ended without a final response")
 	}
 	return final, nil

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -746,4 +748,150 @@ func TestMissingAndDuplicateCallIDsAreMadeUnique(t *testing.T) {
 	for i, want := range []string{"a", "b", "c", "d"} {
 		assert.Equal(t, "echo: "+want, tm[i].Content)
 	}
+}
+
+func TestHooksCannotChangeTheAgentOrOtherRuns(t *testing.T) {
+	temp := 0.5
+	hooks := agent.Hooks{BeforeModelCall: func(ctx context.Context, req *llm.Request) error {
+		req.Tools[0].Description += " (edited)"
+		req.Tools = append(req.Tools, llm.ToolSpec{Name: "injected"})
+		*req.Temperature = 1.5
+		return nil
+	}}
+	model := llmtest.Func(func(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+		return &llm.Response{Message: llm.Message{Role: llm.RoleAssistant, Content: req.Tools[0].Description}}, nil
+	})
+	a := newAgent(t, agent.Config{Model: model, Tools: []agent.Tool{echoTool()}, Temperature: &temp, Hooks: hooks})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			res, err := a.Run(context.Background(), "g")
+			assert.NoError(t, err)
+			assert.Equal(t, "Echoes text. (edited)", res.Answer, "each run starts from the Agent's own tools")
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, 0.5, temp, "the caller's Temperature is never written")
+}
+
+func TestRunStateSavedByValueKeepsHistory(t *testing.T) {
+	model := llmtest.NewScript(llmtest.Calls(llmtest.Call("echo", `{"text":"x"}`)), llmtest.Text("done"))
+	a := newAgent(t, agent.Config{Model: model, Tools: []agent.Tool{echoTool()}})
+	st := a.Start("goal")
+	_, err := a.Step(context.Background(), st, nil)
+	require.NoError(t, err)
+	b, err := json.Marshal(struct{ Run agent.RunState }{*st})
+	require.NoError(t, err)
+	var back struct{ Run agent.RunState }
+	require.NoError(t, json.Unmarshal(b, &back))
+	require.Len(t, back.Run.Messages, 3)
+	res, err := a.Resume(context.Background(), &back.Run)
+	require.NoError(t, err)
+	assert.Equal(t, "done", res.Answer)
+	assert.Equal(t, "goal", model.Requests()[1].Messages[1].Content)
+
+	again, err := a.Resume(context.Background(), &back.Run)
+	require.NoError(t, err, "resuming a finished run returns its result")
+	assert.Equal(t, "done", again.Answer)
+}
+
+func TestDuplicateArgumentKeysAreRefused(t *testing.T) {
+	var got []string
+	tool := agent.NewTool("write", "", func(ctx context.Context, in struct {
+		Path string `json:"path"`
+		Tag  struct {
+			A string `json:"a"`
+		} `json:"tag"`
+	}) (string, error) {
+		got = append(got, in.Path)
+		return "ok", nil
+	})
+	for _, args := range []string{
+		`{"path":"a.txt","path":"b.txt","tag":{"a":""}}`,
+		`{"path":"a.txt","\u0070ath":"b.txt","tag":{"a":""}}`,
+		`{"path":"a.txt","tag":{"a":"x","a":"y"}}`,
+	} {
+		_, err := tool.Call(context.Background(), json.RawMessage(args))
+		var ae *agent.ArgumentError
+		require.ErrorAs(t, err, &ae, args)
+		assert.Contains(t, err.Error(), "more than once")
+	}
+	_, err := tool.Call(context.Background(), json.RawMessage(`{"path":"a \"path\": x","tag":{"a":"path"}}`))
+	require.NoError(t, err, "keys in different objects and key-like text in strings are fine")
+	assert.Equal(t, []string{`a "path": x`}, got)
+}
+
+func TestToolCallingGoexitIsAnError(t *testing.T) {
+	exiting := agent.NewTool("exit", "", func(ctx context.Context, in noArgs) (string, error) {
+		runtime.Goexit()
+		return "", nil
+	})
+	model := llmtest.NewScript(llmtest.Calls(llmtest.Call("exit", "{}")), llmtest.Text("ok"))
+	a := newAgent(t, agent.Config{Model: model, Tools: []agent.Tool{exiting}})
+	res, err := a.Run(context.Background(), "g")
+	require.NoError(t, err)
+	r := res.Steps[0].ToolCalls[0].Result
+	assert.True(t, r.IsError)
+	assert.Contains(t, r.Content, "Goexit")
+}
+
+func TestPointerArgumentsAndBeforeModelHookError(t *testing.T) {
+	tool := agent.NewTool("p", "", func(ctx context.Context, in *addArgs) (int, error) { return in.A + in.B, nil })
+	require.NoError(t, tool.Err())
+	res, err := tool.Call(context.Background(), json.RawMessage(`{"a":1,"b":2}`))
+	require.NoError(t, err)
+	assert.Equal(t, "3", res.Content)
+
+	quota := errors.New("quota")
+	a := newAgent(t, agent.Config{Model: llmtest.NewScript(), Hooks: agent.Hooks{
+		BeforeModelCall: func(context.Context, *llm.Request) error { return quota },
+	}})
+	_, err = a.Run(context.Background(), "g")
+	require.ErrorIs(t, err, quota)
+	assert.Contains(t, err.Error(), "BeforeModelCall")
+}
+
+func TestModelTimeoutEndsAHungCall(t *testing.T) {
+	model := llmtest.Func(func(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+		<-ctx.Done()
+		return nil, errors.New("connection closed") // a provider that loses the ctx error
+	})
+	a := newAgent(t, agent.Config{Model: llm.NonStreaming(model), ModelTimeout: 20 * time.Millisecond})
+	_, err := a.Run(context.Background(), "g")
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), "timed out after 20ms")
+}
+
+func TestStreamCutByCancellationIsNotAnAnswer(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	model := streamFunc(func(yield func(llm.Chunk, error) bool) {
+		if !yield(llm.Chunk{Text: "Do NOT delete the"}, nil) {
+			return
+		}
+		cancel()
+		// A misbehaving stream that ends "cleanly" with what it had.
+		yield(llm.Chunk{Response: &llm.Response{Message: llm.Message{Role: llm.RoleAssistant, Content: "Do NOT delete the"}}}, nil)
+	})
+	a := newAgent(t, agent.Config{Model: model})
+	var last agent.Event
+	var lastErr error
+	for ev, err := range a.StreamState(ctx, a.Start("g")) {
+		last, lastErr = ev, err
+	}
+	require.ErrorIs(t, lastErr, context.Canceled)
+	assert.Equal(t, agent.EventError, last.Kind)
+	require.NotNil(t, last.Result)
+	assert.False(t, last.Result.Done)
+	assert.Empty(t, last.Result.Answer)
+}
+
+// streamFunc is a Model whose Stream yields what the function yields.
+type streamFunc func(yield func(llm.Chunk, error) bool)
+
+func (f streamFunc) Generate(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+	return nil, errors.New("streamFunc: Generate not expected")
+}
+
+func (f streamFunc) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.Chunk, error] {
+	return iter.Seq2[llm.Chunk, error](f)
 }

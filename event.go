@@ -27,6 +27,9 @@ const (
 	EventToolResult EventKind = "tool_result"
 	// EventFinal ends a successful run: Text is the final answer, Result the whole result.
 	EventFinal EventKind = "final"
+	// EventError ends a run that stopped early (Stream only): it is yielded together with the
+	// error; Result is the partial result and Text the error's message.
+	EventError EventKind = "error"
 )
 
 // Event is one observable moment of a run, passed to Step's emit function and yielded by Stream.
@@ -45,6 +48,6 @@ type Event struct {
 	ToolResult *ToolResult `json:"tool_result,omitempty"`
 	// Duration is the tool call's wall time (EventToolResult).
 	Duration time.Duration `json:"duration,omitempty"`
-	// Result is the run's result (EventFinal only).
+	// Result is the run's result (EventFinal) or partial result (EventError).
 	Result *Result `json:"-"`
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/autogpt-go/agent/llm"
@@ -51,19 +52,25 @@ type RunView struct {
 }
 
 // NewRequest returns the request a native tool-calling planner sends: the system prompt, the
-// history, every tool, and Config's MaxOutputTokens and Temperature.
+// history, every tool, and Config's MaxOutputTokens and Temperature. The request is the caller's:
+// its slices and Temperature are copies (a tool's Parameters bytes are shared and must not be
+// modified in place).
 func (v *RunView) NewRequest() *llm.Request {
 	msgs := make([]llm.Message, 0, len(v.Messages)+1)
 	if v.SystemPrompt != "" {
 		msgs = append(msgs, llm.Message{Role: llm.RoleSystem, Content: v.SystemPrompt})
 	}
 	msgs = append(msgs, v.Messages...)
-	return &llm.Request{
+	req := &llm.Request{
 		Messages:        msgs,
-		Tools:           v.Tools,
+		Tools:           slices.Clone(v.Tools), // hooks may edit the request; never the Agent's own
 		MaxOutputTokens: v.maxOutputTokens,
-		Temperature:     v.temperature,
 	}
+	if v.temperature != nil {
+		t := *v.temperature
+		req.Temperature = &t
+	}
+	return req
 }
 
 // Decision is what a Planner decided for one step.

@@ -75,10 +75,11 @@ type ToolCallRecord struct {
 	Abandoned bool `json:"abandoned,omitempty"`
 }
 
-// MarshalJSON encodes the state, taking Messages from the run's Memory when the run is live.
-func (s *RunState) MarshalJSON() ([]byte, error) {
+// MarshalJSON encodes the state, taking Messages from the run's Memory when the run is live. It has
+// a value receiver so that a RunState copied into another value still saves its history.
+func (s RunState) MarshalJSON() ([]byte, error) {
 	type plain RunState
-	c := *s
+	c := s
 	if s.mem != nil {
 		msgs, err := s.mem.Messages(context.Background())
 		if err != nil {

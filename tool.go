@@ -74,9 +74,13 @@ type FuncTool[In, Out any] struct {
 // Use a struct type for In: a tool's arguments are always a JSON object.
 func NewTool[In, Out any](name, description string, fn func(ctx context.Context, in In) (Out, error)) *FuncTool[In, Out] {
 	t := &FuncTool[In, Out]{name: name, description: description, fn: fn}
-	s, err := jsonschema.For[In](nil)
+	typ := reflect.TypeFor[In]()
+	for typ.Kind() == reflect.Pointer {
+		typ = typ.Elem() // *Args: the arguments are still an object; a nil pointer never reaches fn
+	}
+	s, err := jsonschema.ForType(typ, nil)
 	if err == nil && s.Type != "object" {
-		err = fmt.Errorf("arguments type %s has schema type %q, want a struct (JSON object)", reflect.TypeFor[In](), s.Type)
+		err = fmt.Errorf("arguments type %s is not a struct: a tool's arguments are a JSON object", reflect.TypeFor[In]())
 	}
 	if err == nil {
 		t.schema, err = json.Marshal(s)
@@ -239,7 +243,65 @@ func parseArguments(args json.RawMessage) (json.RawMessage, any, error) {
 	if _, ok := v.(map[string]any); !ok {
 		return args, nil, &ArgumentError{Expected: "a JSON object", Got: jsonTypeName(v)}
 	}
+	if key, dup := duplicateKey(args); dup {
+		// encoding/json keeps the last value; a guardrail that read the first would be fooled.
+		return args, nil, &ArgumentError{Field: key, Detail: "the field appears more than once; send each field once"}
+	}
 	return args, v, nil
+}
+
+// duplicateKey reports the first key that appears twice in one object of data, which must be valid
+// JSON. Keys are compared after unescaping ("a" and "\u0061" are the same key).
+func duplicateKey(data []byte) (string, bool) {
+	type frame struct {
+		obj, wantKey bool
+		keys         [][]byte
+	}
+	var stack []frame
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
+		case '{':
+			stack = append(stack, frame{obj: true, wantKey: true})
+		case '[':
+			stack = append(stack, frame{})
+		case '}', ']':
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+		case ',':
+			if n := len(stack); n > 0 && stack[n-1].obj {
+				stack[n-1].wantKey = true
+			}
+		case '"':
+			end, escaped := i+1, false
+			for end < len(data) && data[end] != '"' {
+				if data[end] == '\\' {
+					escaped = true
+					end++
+				}
+				end++
+			}
+			if n := len(stack); n > 0 && stack[n-1].obj && stack[n-1].wantKey {
+				f := &stack[n-1]
+				key := data[i+1 : min(end, len(data))]
+				if escaped {
+					var k string
+					if json.Unmarshal(data[i:min(end+1, len(data))], &k) == nil {
+						key = []byte(k)
+					}
+				}
+				for _, seen := range f.keys {
+					if bytes.Equal(seen, key) {
+						return string(key), true
+					}
+				}
+				f.keys = append(f.keys, key)
+				f.wantKey = false
+			}
+			i = end
+		}
+	}
+	return "", false
 }
 
 func jsonErrText(err error) string {
@@ -682,12 +744,16 @@ func (a *Agent) runJob(ctx context.Context, j *job) {
 	out := make(chan callOutcome, 1) // buffered: an abandoned call's goroutine never blocks
 	go func() {
 		var o callOutcome
+		returned := false
 		defer func() {
 			if p := recover(); p != nil {
 				o = callOutcome{err: fmt.Errorf("tool panicked: %v", p)}
 				if a.log != nil {
 					a.log.Error("tool panicked", "tool", j.rec.Call.Name, "panic", p, "stack", string(debug.Stack()))
 				}
+			} else if !returned {
+				// runtime.Goexit (t.FailNow in a test, for one) ends the goroutine without a panic.
+				o = callOutcome{err: errors.New("tool exited its goroutine without returning (runtime.Goexit)")}
 			}
 			out <- o
 		}()
@@ -696,6 +762,7 @@ func (a *Agent) runJob(ctx context.Context, j *job) {
 		} else {
 			o.res, o.err = j.ent.tool.Call(tctx, j.args)
 		}
+		returned = true
 	}()
 	var o callOutcome
 	select {
