@@ -2,17 +2,23 @@
 // calculator, on the model that the environment names, and prints each tool call, its result and
 // the final answer.
 //
-//	quickstart [-workspace DIR] [-max-steps N] "goal"
+//	quickstart [-workspace DIR] [-max-steps N] ["goal"]
 //
 // The model comes from llm/langchaingo.FromEnv: OPENAI_API_KEY (+ OPENAI_BASE_URL, OPENAI_MODEL),
-// ANTHROPIC_API_KEY (+ ANTHROPIC_MODEL), or OLLAMA_HOST (+ OLLAMA_MODEL). Without -workspace a new
-// temporary directory is made and its path printed.
+// ANTHROPIC_API_KEY (+ ANTHROPIC_MODEL, ANTHROPIC_BASE_URL), OPENAI_BASE_URL alone for a local
+// OpenAI-compatible server (set OPENAI_MODEL too), or OLLAMA_HOST (+ OLLAMA_MODEL). The run streams
+// (the server must accept "stream": true). -workspace is created if missing; without it a new
+// temporary directory is made and its path printed. Without a goal it asks for 15 × 4 to be
+// computed and written to answer.txt. -max-steps defaults to 20.
 //
 // With no provider configured it says so on stderr and replays a real gpt-4o session that
 // langchaingo recorded and ships in its module (agents/testdata/TestOpenAIFunctionsAgentWithHTTPRR
 // .httprr: "What is 15 multiplied by 4?"), through langchaingo's real OpenAI client; the recorded
 // calculator call runs for real, with langchaingo's own calculator through our bridge, as in the
 // recording. Nothing touches the network in that mode.
+//
+// Exit codes: 0 the goal was reached, 1 the run stopped early or could not start, 2 bad flags,
+// 130 interrupted by Ctrl-C (a second Ctrl-C kills the program at once).
 package main
 
 import (
@@ -47,10 +53,23 @@ const (
 // defaultGoal is used with a real provider when no goal is given.
 const defaultGoal = "Compute 15 multiplied by 4 with the calculator, write the result to answer.txt, and tell me what you wrote."
 
+// Exit codes.
+const (
+	exitOK          = 0
+	exitFailed      = 1   // the run stopped early or could not start
+	exitUsage       = 2   // bad flags
+	exitInterrupted = 130 // Ctrl-C (128 + SIGINT), as shells report it
+)
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// After the first Ctrl-C stops the run, a second one kills the program at once.
+	context.AfterFunc(ctx, stop)
 	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
+	if ctx.Err() != nil && code != exitOK {
+		code = exitInterrupted
+	}
 	os.Exit(code)
 }
 
@@ -65,13 +84,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return exitUsage
 	}
 	goal := strings.TrimSpace(strings.Join(fs.Args(), " "))
 
 	model, err := langchaingo.FromEnvWith(getenv)
 	if errors.Is(err, langchaingo.ErrNoProvider) {
-		fmt.Fprintf(stderr, "quickstart: no model provider configured (%v)\n", err)
+		fmt.Fprintf(stderr, "quickstart: %v\n", err)
 		fmt.Fprintf(stderr, "quickstart: replaying the real gpt-4o session langchaingo recorded in %s instead\n", recording)
 		if goal != "" && goal != recordedGoal {
 			fmt.Fprintf(stderr, "quickstart: the recording answers %q, not your goal\n", recordedGoal)
@@ -80,7 +99,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "quickstart: %v\n", err)
-		return 1
+		return exitFailed
 	}
 	if goal == "" {
 		goal = defaultGoal
@@ -88,21 +107,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if *dir == "" {
 		if *dir, err = os.MkdirTemp("", "quickstart-"); err != nil {
 			fmt.Fprintf(stderr, "quickstart: %v\n", err)
-			return 1
+			return exitFailed
 		}
 		fmt.Fprintf(stdout, "workspace: %s\n", *dir)
+	}
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		fmt.Fprintf(stderr, "quickstart: %v\n", err)
+		return exitFailed
 	}
 	ws, err := workspace.New(*dir, workspace.Config{})
 	if err != nil {
 		fmt.Fprintf(stderr, "quickstart: %v\n", err)
-		return 1
+		return exitFailed
 	}
 	defer ws.Close()
 	tools := append(ws.Tools(), calc.New(calc.Limits{}))
 	a, err := agent.New(agent.Config{Model: model, Tools: tools, MaxSteps: *maxSteps})
 	if err != nil {
 		fmt.Fprintf(stderr, "quickstart: %v\n", err)
-		return 1
+		return exitFailed
 	}
 	fmt.Fprintf(stdout, "model: %s (%s)\ngoal: %s\n", model.ModelName(), model.Provider(), goal)
 	return stream(ctx, a, goal, stdout, stderr)
@@ -113,17 +136,17 @@ func replay(ctx context.Context, maxSteps int, stdout, stderr io.Writer) int {
 	dir, err := llmtest.LangchaingoDir()
 	if err != nil {
 		fmt.Fprintf(stderr, "quickstart: cannot find the langchaingo module with its recordings: %v\n", err)
-		return 1
+		return exitFailed
 	}
 	rp, err := llmtest.OpenReplay(dir + "/" + recording)
 	if err != nil {
 		fmt.Fprintf(stderr, "quickstart: %v\n", err)
-		return 1
+		return exitFailed
 	}
 	model, err := langchaingo.OpenAI(recordedModel, "test-api-key", langchaingo.WithHTTPClient(rp.Client()))
 	if err != nil {
 		fmt.Fprintf(stderr, "quickstart: %v\n", err)
-		return 1
+		return exitFailed
 	}
 	zero := 0.0
 	a, err := agent.New(agent.Config{
@@ -137,13 +160,13 @@ func replay(ctx context.Context, maxSteps int, stdout, stderr io.Writer) int {
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "quickstart: %v\n", err)
-		return 1
+		return exitFailed
 	}
 	fmt.Fprintf(stdout, "model: %s (replayed)\ngoal: %s\n", recordedModel, recordedGoal)
 	code := stream(ctx, a, recordedGoal, stdout, stderr)
-	if err := rp.Err(); err != nil && code == 0 {
+	if err := rp.Err(); err != nil && code == exitOK {
 		fmt.Fprintf(stderr, "quickstart: replay: %v\n", err)
-		return 1
+		return exitFailed
 	}
 	return code
 }
@@ -157,23 +180,23 @@ func stream(ctx context.Context, a *agent.Agent, goal string, stdout, stderr io.
 			if ev.Result != nil {
 				printUsage(stdout, ev.Result.Usage, len(ev.Result.Steps))
 			}
-			return 1
+			return exitFailed
 		}
 		switch ev.Kind {
 		case agent.EventToolCall:
-			fmt.Fprintf(stdout, "[step %d] tool call %s %s\n", ev.Step+1, termsafe.Strip(ev.ToolCall.Name), termsafe.Strip(ev.ToolCall.Arguments))
+			fmt.Fprintf(stdout, "[step %d] tool call %s %s\n", ev.Step+1, shorten(termsafe.Strip(ev.ToolCall.Name), 64), shorten(termsafe.Strip(ev.ToolCall.Arguments), 500))
 		case agent.EventToolResult:
 			status := "result"
 			if ev.ToolResult.IsError {
 				status = "error"
 			}
-			fmt.Fprintf(stdout, "[step %d] %s: %s\n", ev.Step+1, status, shorten(termsafe.Strip(ev.ToolResult.Content), 500))
+			fmt.Fprintf(stdout, "[step %d] %s %s: %s\n", ev.Step+1, shorten(termsafe.Strip(ev.ToolCall.Name), 64), status, shorten(termsafe.Strip(ev.ToolResult.Content), 500))
 		case agent.EventFinal:
 			fmt.Fprintf(stdout, "answer: %s\n", termsafe.Strip(ev.Text))
 			printUsage(stdout, ev.Result.Usage, len(ev.Result.Steps))
 		}
 	}
-	return 0
+	return exitOK
 }
 
 func printUsage(w io.Writer, u llm.Usage, steps int) {

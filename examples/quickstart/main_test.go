@@ -29,7 +29,7 @@ func TestNoProviderReplaysRecordedSession(t *testing.T) {
 	assert.Contains(t, stderr.String(), "no model provider configured")
 	assert.Contains(t, stderr.String(), "OPENAI_API_KEY")
 	assert.Contains(t, stdout.String(), `tool call calculator {"__arg1":"15 * 4"}`)
-	assert.Contains(t, stdout.String(), "result: 60\n")
+	assert.Contains(t, stdout.String(), "calculator result: 60\n")
 	assert.Contains(t, stdout.String(), "answer: 15 multiplied by 4 is 60.\n")
 }
 
