@@ -698,12 +698,13 @@ func TestNestedFieldErrorsNameThePath(t *testing.T) {
 
 // TestReadmeUnitTest is the README's mock-model example, kept compiling and passing here.
 func TestReadmeUnitTest(t *testing.T) {
-	addTool := addTool()
+	add := agent.NewTool("add", "Adds two integers.",
+		func(ctx context.Context, in struct{ A, B int }) (int, error) { return in.A + in.B, nil })
 	model := llmtest.NewScript(
-		llmtest.Calls(llmtest.Call("add", `{"a": 2, "b": 40}`)),
+		llmtest.Calls(llmtest.Call("add", `{"A": 2, "B": 40}`)),
 		llmtest.Text("2 + 40 = 42"),
 	)
-	a, err := agent.New(agent.Config{Model: model, Tools: []agent.Tool{addTool}})
+	a, err := agent.New(agent.Config{Model: model, Tools: []agent.Tool{add}})
 	require.NoError(t, err)
 
 	res, err := a.Run(context.Background(), "What is 2 + 40?")
