@@ -8,6 +8,7 @@ import (
 	"iter"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/autogpt-go/agent/llm"
@@ -73,6 +74,30 @@ type Config struct {
 	ToolGracePeriod time.Duration
 	// MaxOutputTokens is sent as the request's output-token cap; 0 leaves the provider's default.
 	MaxOutputTokens int
+	// ModelName names the model for token counting, context window and prices (see
+	// llm.LookupModel); "" uses the Model's ModelName method when it has one. An unknown name gets
+	// the registry's fallback (estimated counts, a conservative window) and a warning in Logger.
+	ModelName string
+	// ContextWindow overrides the registry's context window, in tokens; 0 keeps it.
+	ContextWindow int
+	// ReservedOutputTokens is the room kept free in the context window for the answer, in tokens;
+	// 0 means MaxOutputTokens when set, else the smaller of the model's maximum output and a
+	// quarter of the window.
+	ReservedOutputTokens int
+	// MaxToolResultTokens caps one tool result as the model sees it, in tokens: a longer one is cut
+	// to its head and tail (at rune boundaries) with a note of its original size; 0 means a
+	// quarter of the window left after the reserve. The ToolCallRecord keeps the whole output.
+	MaxToolResultTokens int
+	// MaxTotalTokens is the run's budget of input plus output tokens; 0 means none. Before each
+	// model call the exact prompt count plus the call's maximum output tokens is checked against
+	// what is left; a call that could exceed it is not made and the run stops with a *BudgetError.
+	MaxTotalTokens int
+	// MaxCostUSD is the run's budget in USD, checked like MaxTotalTokens with the model's prices
+	// (llm.ModelInfo); 0 means none. New refuses it for a model without a price.
+	MaxCostUSD float64
+	// Compactor summarises history turns that no longer fit the context window; nil drops them
+	// (oldest whole turns first). Its summaries persist when the Memory is a MemoryRewriter.
+	Compactor Compactor
 	// Temperature is sent as the sampling temperature; nil leaves the provider's default.
 	Temperature *float64
 	// Hooks run around model and tool calls.
@@ -125,6 +150,19 @@ type Agent struct {
 	temperature  *float64
 	hooks        Hooks
 	log          *slog.Logger
+
+	// Token accounting.
+	info          llm.ModelInfo
+	infoKnown     bool
+	window        int // tokens
+	reserve       int // tokens kept for the answer
+	maxToolResult int // tokens
+	maxTotal      int
+	maxCost       float64
+	compactor     Compactor
+	counterOnce   sync.Once
+	count         *llm.Counter
+	countErr      error
 }
 
 type toolEntry struct {
@@ -187,6 +225,9 @@ func New(cfg Config) (*Agent, error) {
 	if a.grace <= 0 {
 		a.grace = DefaultToolGracePeriod
 	}
+	if err := a.setAccounting(cfg); err != nil {
+		return nil, err
+	}
 	for i, t := range cfg.Tools {
 		if t == nil {
 			return nil, fmt.Errorf("agent: Config.Tools[%d] is nil", i)
@@ -220,6 +261,49 @@ func New(cfg Config) (*Agent, error) {
 	return a, nil
 }
 
+// setAccounting resolves the model's registry entry, the window, the reserve and the budgets.
+func (a *Agent) setAccounting(cfg Config) error {
+	name := cfg.ModelName
+	if name == "" {
+		if n, ok := cfg.Model.(interface{ ModelName() string }); ok {
+			name = n.ModelName()
+		}
+	}
+	a.info, a.infoKnown = llm.LookupModel(name)
+	if cfg.ContextWindow < 0 || cfg.ReservedOutputTokens < 0 || cfg.MaxToolResultTokens < 0 || cfg.MaxTotalTokens < 0 || cfg.MaxCostUSD < 0 {
+		return errors.New("agent: ContextWindow, ReservedOutputTokens, MaxToolResultTokens, MaxTotalTokens and MaxCostUSD must not be negative")
+	}
+	if cfg.ContextWindow > 0 {
+		a.info.ContextWindow = cfg.ContextWindow
+	}
+	a.window = a.info.ContextWindow
+	switch {
+	case cfg.ReservedOutputTokens > 0:
+		a.reserve = cfg.ReservedOutputTokens
+	case cfg.MaxOutputTokens > 0:
+		a.reserve = cfg.MaxOutputTokens
+	default:
+		a.reserve = min(a.info.MaxOutputTokens, a.window/4)
+	}
+	if a.reserve >= a.window {
+		return fmt.Errorf("agent: %d tokens reserved for the answer leave nothing of the %d-token context window of %q", a.reserve, a.window, a.info.Name)
+	}
+	a.maxToolResult = cfg.MaxToolResultTokens
+	if a.maxToolResult == 0 {
+		a.maxToolResult = (a.window - a.reserve) / 4
+	}
+	a.maxTotal, a.maxCost, a.compactor = cfg.MaxTotalTokens, cfg.MaxCostUSD, cfg.Compactor
+	if a.maxCost > 0 && !a.info.Priced() {
+		return fmt.Errorf("agent: MaxCostUSD is set but model %q has no price: register one with llm.RegisterModel", a.info.Name)
+	}
+	if a.compactor != nil {
+		if _, ok := a.newMemory().(MemoryRewriter); !ok {
+			return errors.New("agent: Config.Compactor needs a Memory that implements MemoryRewriter")
+		}
+	}
+	return nil
+}
+
 // Start returns a new RunState for goal. Nothing runs until Step (or Resume) is called.
 func (a *Agent) Start(goal string) *RunState {
 	return &RunState{
@@ -239,6 +323,8 @@ type Result struct {
 	Steps []StepRecord
 	// Usage sums the token usage of every model call.
 	Usage llm.Usage
+	// CostUSD is the run's cost in USD at the model's prices (0 when it has none).
+	CostUSD float64
 	// Abandoned lists the tool calls that ignored cancellation and were left running
 	// (see Config.ToolGracePeriod).
 	Abandoned []ToolCallRecord
@@ -247,7 +333,7 @@ type Result struct {
 }
 
 func (a *Agent) result(st *RunState) *Result {
-	r := &Result{Answer: st.Answer, Done: st.Done, Steps: st.Steps, Usage: st.Usage, State: st}
+	r := &Result{Answer: st.Answer, Done: st.Done, Steps: st.Steps, Usage: st.Usage, CostUSD: st.CostUSD, State: st}
 	for _, s := range st.Steps {
 		for _, c := range s.ToolCalls {
 			if c.Abandoned {
@@ -361,6 +447,7 @@ func (a *Agent) Step(ctx context.Context, st *RunState, emit func(Event)) (done 
 	record := func(err error) {
 		recorded = true
 		st.Usage = st.Usage.Add(rec.Usage)
+		st.CostUSD += rec.CostUSD
 		if err != nil {
 			rec.Error = err.Error()
 		}
@@ -384,7 +471,7 @@ func (a *Agent) Step(ctx context.Context, st *RunState, emit func(Event)) (done 
 		Messages:        history,
 		Tools:           slices.Clone(a.specs),
 		State:           st.PlannerState,
-		Model:           &stepModel{a: a, rec: &rec, emit: emit, step: idx, streaming: listening},
+		Model:           &stepModel{a: a, st: st, rec: &rec, emit: emit, step: idx, streaming: listening},
 		maxOutputTokens: a.maxOutput,
 		temperature:     a.temperature,
 	}
@@ -419,6 +506,7 @@ func (a *Agent) Step(ctx context.Context, st *RunState, emit func(Event)) (done 
 		results := make([]ToolResult, len(records))
 		for i := range records {
 			results[i] = records[i].Result
+			results[i].Content = a.truncateToolOutput(results[i].Content)
 		}
 		var obs []llm.Message
 		if o, ok := a.planner.(Observer); ok {
@@ -426,7 +514,7 @@ func (a *Agent) Step(ctx context.Context, st *RunState, emit func(Event)) (done 
 		} else {
 			obs = make([]llm.Message, len(records))
 			for i, r := range records {
-				obs[i] = llm.Message{Role: llm.RoleTool, ToolCallID: r.Call.ID, Name: r.Call.Name, Content: r.Result.Content, IsError: r.Result.IsError}
+				obs[i] = llm.Message{Role: llm.RoleTool, ToolCallID: r.Call.ID, Name: r.Call.Name, Content: results[i].Content, IsError: r.Result.IsError}
 			}
 		}
 		// The results are stored even when ctx is done: the history must answer every call.
@@ -496,10 +584,12 @@ func sameCalls(a, b []llm.ToolCall) bool {
 // stepModel wraps the run's model for one step: hooks, streaming to events, usage accounting.
 type stepModel struct {
 	a         *Agent
+	st        *RunState
 	rec       *StepRecord
 	emit      func(Event)
 	step      int
 	streaming bool // someone listens to the events: stream text deltas when the model can
+	nested    bool // a Compactor's call: no fitting of its own
 }
 
 func (m *stepModel) Generate(ctx context.Context, req *llm.Request) (resp *llm.Response, err error) {
@@ -507,6 +597,28 @@ func (m *stepModel) Generate(ctx context.Context, req *llm.Request) (resp *llm.R
 	if h := a.hooks.BeforeModelCall; h != nil {
 		if err := h(ctx, req); err != nil {
 			return nil, fmt.Errorf("agent: BeforeModelCall hook: %w", err)
+		}
+	}
+	var fr fitResult
+	if !m.nested {
+		if fr, err = m.fit(ctx, req); err != nil {
+			return nil, err
+		}
+	}
+	if a.needExactInput() {
+		if !fr.counted {
+			c, err := a.counter()
+			if err != nil {
+				return nil, err
+			}
+			n, err := c.Count(req)
+			if err != nil {
+				return nil, err
+			}
+			fr.tokens, fr.counted = n.Tokens, true
+		}
+		if err := m.checkBudget(req, fr.tokens); err != nil {
+			return nil, err
 		}
 	}
 	start := time.Now()
@@ -537,7 +649,14 @@ func (m *stepModel) Generate(ctx context.Context, req *llm.Request) (resp *llm.R
 		}
 		return nil, err
 	}
-	m.rec.Usage = m.rec.Usage.Add(resp.Usage)
+	u := resp.Usage
+	if u == (llm.Usage{}) && a.needExactInput() {
+		// The provider reported no usage; budgets still need one: our count stands in.
+		u = llm.Usage{InputTokens: fr.tokens, OutputTokens: a.countOutput(resp.Message)}
+		m.rec.UsageEstimated = true
+	}
+	m.rec.Usage = m.rec.Usage.Add(u)
+	m.rec.CostUSD += a.info.CostUSD(u)
 	m.rec.FinishReason = resp.FinishReason
 	if a.log != nil {
 		a.log.DebugContext(ctx, "model call", "step", m.step, "input_tokens", resp.Usage.InputTokens,

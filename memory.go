@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/autogpt-go/agent/llm"
@@ -60,4 +62,19 @@ func (m *BufferMemory) Len() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.msgs)
+}
+
+// Replace replaces the messages [start, end) of the history by copies of msgs (MemoryRewriter).
+// It returns an error for a range outside the history, or ctx.Err() if ctx is already done.
+func (m *BufferMemory) Replace(ctx context.Context, start, end int, msgs ...llm.Message) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if start < 0 || end < start || end > len(m.msgs) {
+		return fmt.Errorf("agent: BufferMemory.Replace(%d, %d) outside a history of %d messages", start, end, len(m.msgs))
+	}
+	m.msgs = slices.Replace(m.msgs, start, end, llm.CloneMessages(msgs)...)
+	return nil
 }

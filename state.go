@@ -27,6 +27,8 @@ type RunState struct {
 	Answer string `json:"answer,omitempty"`
 	// Usage is the token usage of every model call of the run, summed.
 	Usage llm.Usage `json:"usage"`
+	// CostUSD is the run's cost so far, in USD at the model's prices (llm.ModelInfo.CostUSD).
+	CostUSD float64 `json:"cost_usd,omitempty"`
 	// Steps records each step taken.
 	Steps []StepRecord `json:"steps,omitempty"`
 	// PlannerState is the planner's slot (see Decision.State).
@@ -37,6 +39,15 @@ type RunState struct {
 	Messages []llm.Message `json:"messages,omitempty"`
 
 	mem Memory
+	fit *fitState
+}
+
+// fitCache returns the run's fitting cache, made on first use (it is not serialised).
+func (s *RunState) fitCache() *fitState {
+	if s.fit == nil {
+		s.fit = &fitState{}
+	}
+	return s.fit
 }
 
 // StepRecord is what one step did.
@@ -47,6 +58,13 @@ type StepRecord struct {
 	ModelCalls int `json:"model_calls"`
 	// Usage sums the usage of those calls.
 	Usage llm.Usage `json:"usage"`
+	// CostUSD is the step's cost, in USD at the model's prices.
+	CostUSD float64 `json:"cost_usd,omitempty"`
+	// UsageEstimated is set when a provider reported no usage and our own count stands in.
+	UsageEstimated bool `json:"usage_estimated,omitempty"`
+	// DroppedMessages counts the history messages this step's prompts left out (or compacted) to
+	// fit the context window.
+	DroppedMessages int `json:"dropped_messages,omitempty"`
 	// FinishReason is the finish reason of the step's last model call.
 	FinishReason llm.FinishReason `json:"finish_reason,omitempty"`
 	// Thought is the planner's reasoning, if it gave any.

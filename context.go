@@ -1,0 +1,461 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"unicode/utf8"
+
+	"github.com/autogpt-go/agent/llm"
+)
+
+// ErrContextWindowExceeded is returned (wrapped) before any model call when the part of the prompt
+// that is never trimmed (system prompt, goal, tool definitions and the current turn) cannot fit the
+// model's context window minus the room reserved for the answer.
+var ErrContextWindowExceeded = errors.New("agent: prompt does not fit the context window")
+
+// ErrBudgetExceeded is matched (errors.Is) by the *BudgetError a run stops with when its next model
+// call could exceed Config.MaxTotalTokens or Config.MaxCostUSD.
+var ErrBudgetExceeded = errors.New("agent: budget exceeded")
+
+// BudgetError reports which budget the next model call could exceed. It is checked before the
+// call, from the exact prompt count plus the most output tokens the call may produce.
+type BudgetError struct {
+	// Budget is "tokens" (Config.MaxTotalTokens) or "usd" (Config.MaxCostUSD).
+	Budget string
+	// Limit is the configured budget; Spent what the run used so far; Next the worst case of the
+	// next call (prompt tokens plus maximum output tokens, or their price in USD).
+	Limit, Spent, Next float64
+}
+
+func (e *BudgetError) Error() string {
+	unit := "tokens"
+	f := "%.0f"
+	if e.Budget == "usd" {
+		unit, f = "USD", "%.6f"
+	}
+	return fmt.Sprintf("agent: budget exceeded: "+f+" %s spent, the next call could use up to "+f+" more, the budget is "+f+" %s",
+		e.Spent, unit, e.Next, e.Limit, unit)
+}
+
+// Is makes errors.Is(err, ErrBudgetExceeded) true.
+func (e *BudgetError) Is(target error) bool { return target == ErrBudgetExceeded }
+
+// Compactor replaces history turns that no longer fit the context window by something shorter,
+// typically a summary (see package memory). Without one, the loop drops those turns.
+type Compactor interface {
+	// Compact returns the message that stands for in.Dropped in later prompts (a user message is
+	// the safe choice for every provider). An error ends the step.
+	Compact(ctx context.Context, in CompactInput) (llm.Message, error)
+}
+
+// CompactInput is what a Compactor receives.
+type CompactInput struct {
+	// Goal is the run's goal.
+	Goal string
+	// Dropped are the turns that no longer fit, oldest first, in whole turns (an assistant message
+	// with tool calls is never separated from its results). When an earlier compaction happened,
+	// its message comes first.
+	Dropped []llm.Message
+	// Model is the run's model, wrapped so that the usage of any call counts to the step.
+	Model llm.Model
+	// MaxTokens is the most tokens the returned message may take.
+	MaxTokens int
+}
+
+// MemoryRewriter is implemented by a Memory that can replace part of its history. A Compactor's
+// message is stored through it, so that it replaces the dropped turns for good.
+type MemoryRewriter interface {
+	// Replace replaces the messages [start, end) of the history by msgs.
+	Replace(ctx context.Context, start, end int, msgs ...llm.Message) error
+}
+
+// fitState is a run's cache for fitting: per-message token counts, kept across steps so that a
+// step's fitting costs about the same at any history length.
+type fitState struct {
+	rest []countedMessage // counts of the messages after the pinned head, by position
+	head struct {
+		msgs   []llm.Message
+		tools  []llm.ToolSpec
+		choice string
+		format *llm.ResponseFormat
+		tokens int
+		ok     bool
+	}
+}
+
+type countedMessage struct {
+	msg    llm.Message
+	tokens int
+}
+
+// sameMessage reports whether a and b are the same message; strings compare in O(1) when they
+// share their bytes, as copies of one history do.
+func sameMessage(a, b llm.Message) bool {
+	if a.Role != b.Role || a.Content != b.Content || a.ToolCallID != b.ToolCallID || a.Name != b.Name ||
+		a.IsError != b.IsError || len(a.ToolCalls) != len(b.ToolCalls) {
+		return false
+	}
+	for i := range a.ToolCalls {
+		if a.ToolCalls[i] != b.ToolCalls[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func sameSpecs(a, b []llm.ToolSpec) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || a[i].Description != b[i].Description || string(a[i].Parameters) != string(b[i].Parameters) {
+			return false
+		}
+	}
+	return true
+}
+
+// counter returns the Agent's token counter, built on first use (building a tokenizer reads the
+// embedded ranks once per process).
+func (a *Agent) counter() (*llm.Counter, error) {
+	a.counterOnce.Do(func() {
+		a.count, a.countErr = llm.NewCounterFor(a.info)
+		if !a.infoKnown && a.log != nil {
+			a.log.Warn("agent: unknown model; token counts are estimates with the registry's fallback",
+				"model", a.info.Name, "context_window", a.info.ContextWindow)
+		}
+	})
+	return a.count, a.countErr
+}
+
+// reserveFor returns the output tokens reserved for the answer to req.
+func (a *Agent) reserveFor(req *llm.Request) int {
+	if req.MaxOutputTokens > 0 {
+		return req.MaxOutputTokens
+	}
+	return a.reserve
+}
+
+// upperBound bounds the prompt tokens of req from byte lengths, without tokenising: a byte-level
+// BPE token covers at least one byte of text, and the framing of each part is bounded by a constant
+// (TOKEN_RULES.md: at most a dozen tokens per message, tool call or tool result; tool definitions
+// render in at most twice their JSON length).
+func upperBound(req *llm.Request, info llm.ModelInfo) int {
+	n := 128
+	for _, m := range req.Messages {
+		n += 16 + len(m.Content) + len(m.Name)
+		for _, c := range m.ToolCalls {
+			n += 64 + 2*len(c.Name) + 2*len(c.Arguments)
+		}
+	}
+	for _, t := range req.Tools {
+		n += 64 + 2*len(t.Name) + 2*len(t.Description) + 2*len(t.Parameters)
+	}
+	if rf := req.ResponseFormat; rf != nil {
+		n += 64 + len(rf.Name) + 2*len(rf.Schema)
+	}
+	if info.Estimate {
+		n = int(math.Ceil(float64(n)*(1+info.SafetyMargin))) + 1024
+	}
+	return n
+}
+
+// toolNameFor finds the name of the tool a RoleTool message answers.
+func toolNameFor(msgs []llm.Message, i int) string {
+	m := msgs[i]
+	if m.Name != "" {
+		return m.Name
+	}
+	for j := i - 1; j >= 0; j-- {
+		for _, c := range msgs[j].ToolCalls {
+			if c.ID == m.ToolCallID {
+				return c.Name
+			}
+		}
+	}
+	return ""
+}
+
+// headLen returns how many leading messages of msgs are pinned: the system messages and the first
+// user message after them (the goal).
+func headLen(msgs []llm.Message) int {
+	i := 0
+	for i < len(msgs) && msgs[i].Role == llm.RoleSystem {
+		i++
+	}
+	if i < len(msgs) && msgs[i].Role == llm.RoleUser {
+		i++
+	}
+	return i
+}
+
+// fitResult is what fitting decided for one request.
+type fitResult struct {
+	tokens  int  // prompt tokens: exact (or the counter's estimate) when counted, else a bound
+	counted bool // tokens is a count, not a bound
+	dropped int  // messages dropped or compacted
+}
+
+// fit makes req fit the context window minus the room reserved for the answer. The pinned head
+// (system messages and the goal) and the current turn are kept; the oldest whole turns are dropped,
+// or compacted when a Compactor is configured. It changes req.Messages in place.
+func (m *stepModel) fit(ctx context.Context, req *llm.Request) (fitResult, error) {
+	a := m.a
+	limit := a.window - a.reserveFor(req)
+	if b := upperBound(req, a.info); b <= limit && !a.needExactInput() {
+		return fitResult{tokens: b}, nil
+	}
+	c, err := a.counter()
+	if err != nil {
+		return fitResult{}, err
+	}
+	fs := m.st.fitCache()
+	dropped := 0
+	for round := 0; ; round++ {
+		res, drop, err := m.measure(c, fs, req, limit)
+		res.dropped = dropped
+		if err != nil || drop == 0 {
+			return res, err
+		}
+		dropped += drop
+		h := headLen(req.Messages)
+		kept := req.Messages[h+drop:]
+		var repl []llm.Message
+		// A summary that itself does not fit is dropped on the third round rather than summarised
+		// again, so fitting always ends.
+		if a.compactor != nil && round < 2 {
+			old := append([]llm.Message(nil), req.Messages[h:h+drop]...)
+			msg, err := a.compactor.Compact(ctx, CompactInput{Goal: m.st.Goal, Dropped: old, Model: &stepModel{a: a, st: m.st, rec: m.rec, emit: m.emit, step: m.step, nested: true}, MaxTokens: max(limit/8, 256)})
+			if err != nil {
+				return fitResult{}, fmt.Errorf("agent: compacting %d messages: %w", drop, err)
+			}
+			repl = []llm.Message{msg}
+			m.persist(ctx, req.Messages[h:], drop, msg)
+		}
+		msgs := make([]llm.Message, 0, h+len(repl)+len(kept))
+		msgs = append(append(append(msgs, req.Messages[:h]...), repl...), kept...)
+		req.Messages = msgs
+		m.rec.DroppedMessages += drop
+		fs.rest = fs.rest[:0] // positions moved
+		if a.log != nil {
+			a.log.DebugContext(ctx, "context fitted", "step", m.step, "dropped_messages", drop, "compacted", a.compactor != nil)
+		}
+	}
+}
+
+// needExactInput reports whether budgets need the exact prompt count on every call.
+func (a *Agent) needExactInput() bool { return a.maxTotal > 0 || a.maxCost > 0 }
+
+// measure counts req (using the run's cache) and, when it does not fit limit, returns how many
+// messages after the pinned head to drop: whole turns, oldest first, never the current turn.
+func (m *stepModel) measure(c *llm.Counter, fs *fitState, req *llm.Request, limit int) (fitResult, int, error) {
+	msgs := req.Messages
+	h := headLen(msgs)
+	head, err := m.headTokens(c, fs, req, h)
+	if err != nil {
+		return fitResult{}, 0, err
+	}
+	rest := msgs[h:]
+	counts := make([]int, len(rest))
+	total := head
+	for i, msg := range rest {
+		if i < len(fs.rest) && sameMessage(fs.rest[i].msg, msg) {
+			counts[i] = fs.rest[i].tokens
+		} else {
+			n, err := c.CountMessage(msg, toolNameFor(msgs, h+i))
+			if err != nil {
+				return fitResult{}, 0, err
+			}
+			counts[i] = n
+			if i < len(fs.rest) {
+				fs.rest[i] = countedMessage{msg, n}
+				fs.rest = fs.rest[:i+1]
+			} else if i == len(fs.rest) {
+				fs.rest = append(fs.rest, countedMessage{msg, n})
+			}
+		}
+		total += counts[i]
+	}
+	res := fitResult{tokens: total, counted: true}
+	if total <= limit {
+		return res, 0, nil
+	}
+	// Turns: a turn starts at every message that is not a tool result.
+	last := len(rest)
+	for last > 0 && rest[last-1].Role == llm.RoleTool {
+		last--
+	}
+	if last > 0 {
+		last-- // the current turn: the newest assistant message with its results (or the newest message)
+	}
+	current := 0
+	for _, n := range counts[last:] {
+		current += n
+	}
+	if head+current > limit {
+		return res, 0, fmt.Errorf("%w: the system prompt, goal and tool definitions take %d tokens and the current turn %d; the window allows %d (context window %d minus %d reserved for the answer)",
+			ErrContextWindowExceeded, head, current, limit, m.a.window, m.a.reserveFor(req))
+	}
+	// Keep turns from the newest backwards while they fit; drop the rest, in whole turns.
+	keepFrom, used := last, head+current
+	for i := last - 1; i >= 0; i-- {
+		if rest[i].Role == llm.RoleTool {
+			continue
+		}
+		turn := 0
+		for j := i; j < keepFrom; j++ {
+			turn += counts[j]
+		}
+		if used+turn > limit {
+			break
+		}
+		used += turn
+		keepFrom = i
+	}
+	if keepFrom == 0 {
+		return res, 0, nil
+	}
+	return res, keepFrom, nil
+}
+
+// headTokens counts the request with only its pinned head: that count holds the head messages and
+// every fixed cost (tool definitions, response format, reply priming); the other messages add their
+// CountMessage. It is cached while the head, the tools and the format stay the same.
+func (m *stepModel) headTokens(c *llm.Counter, fs *fitState, req *llm.Request, h int) (int, error) {
+	hc := &fs.head
+	if hc.ok && hc.choice == req.ToolChoice && hc.format == req.ResponseFormat && sameSpecs(hc.tools, req.Tools) && len(hc.msgs) == h {
+		same := true
+		for i := range h {
+			if !sameMessage(hc.msgs[i], req.Messages[i]) {
+				same = false
+				break
+			}
+		}
+		if same {
+			return hc.tokens, nil
+		}
+	}
+	headReq := *req
+	headReq.Messages = req.Messages[:h]
+	n, err := c.Count(&headReq)
+	if err != nil {
+		return 0, err
+	}
+	hc.msgs, hc.tools, hc.choice, hc.format = llm.CloneMessages(req.Messages[:h]), req.Tools, req.ToolChoice, req.ResponseFormat
+	hc.tokens, hc.ok = n.Tokens, true
+	return n.Tokens, nil
+}
+
+// persist stores a compaction in the run's Memory when the dropped messages are the history's own
+// (right after the goal), so the summary replaces them for good.
+func (m *stepModel) persist(ctx context.Context, rest []llm.Message, drop int, summary llm.Message) {
+	rw, ok := m.st.mem.(MemoryRewriter)
+	if !ok {
+		return
+	}
+	hist, err := m.st.mem.Messages(ctx)
+	if err != nil || len(hist) < 1+drop {
+		return
+	}
+	for i := range drop {
+		if !sameMessage(hist[1+i], rest[i]) {
+			return // the planner reshaped the prompt: keep the summary in this request only
+		}
+	}
+	if err := rw.Replace(ctx, 1, 1+drop, summary); err != nil && m.a.log != nil {
+		m.a.log.WarnContext(ctx, "agent: storing the compacted history failed", "error", err)
+	}
+}
+
+// checkBudget stops a call that could exceed a budget. input is the prompt's token count.
+func (m *stepModel) checkBudget(req *llm.Request, input int) error {
+	a := m.a
+	maxOut := req.MaxOutputTokens
+	if maxOut <= 0 {
+		maxOut = a.info.MaxOutputTokens
+	}
+	if room := a.window - input; maxOut > room {
+		maxOut = max(room, 0)
+	}
+	if a.maxTotal > 0 {
+		spent := m.st.Usage.TotalTokens() + m.rec.Usage.TotalTokens()
+		if next := input + maxOut; spent+next > a.maxTotal {
+			return &BudgetError{Budget: "tokens", Limit: float64(a.maxTotal), Spent: float64(spent), Next: float64(next)}
+		}
+	}
+	if a.maxCost > 0 {
+		spent := m.st.CostUSD + m.rec.CostUSD
+		next := a.info.CostUSD(llm.Usage{InputTokens: input, OutputTokens: maxOut})
+		if spent+next > a.maxCost {
+			return &BudgetError{Budget: "usd", Limit: a.maxCost, Spent: spent, Next: next}
+		}
+	}
+	return nil
+}
+
+// truncateToolOutput cuts s to at most limit tokens, keeping its head and tail at rune boundaries
+// and saying how much was cut. s is returned unchanged when it fits.
+func (a *Agent) truncateToolOutput(s string) string {
+	if a.maxToolResult <= 0 || len(s) <= a.maxToolResult { // a token covers at least one byte
+		return s
+	}
+	c, err := a.counter()
+	if err != nil {
+		return s
+	}
+	tok := c.Tokenizer()
+	ids, err := tok.Encode(s)
+	if err != nil || len(ids) <= a.maxToolResult {
+		return s
+	}
+	keep := a.maxToolResult - 64 // room for the note
+	if keep < 16 {
+		keep = a.maxToolResult / 2
+	}
+	headN := keep * 2 / 3
+	tailN := keep - headN
+	head := trimPartialRuneEnd(tok.Decode(ids[:headN]))
+	tail := trimPartialRuneStart(tok.Decode(ids[len(ids)-tailN:]))
+	return fmt.Sprintf("%s\n\n[... tool output truncated: %d of %d tokens (%d bytes) cut from the middle ...]\n\n%s",
+		head, len(ids)-headN-tailN, len(ids), len(s), tail)
+}
+
+// trimPartialRuneEnd drops an incomplete UTF-8 sequence at the end of s (a token may split a rune).
+func trimPartialRuneEnd(s string) string {
+	for len(s) > 0 {
+		r, size := utf8.DecodeLastRuneInString(s)
+		if r != utf8.RuneError || size > 1 {
+			break
+		}
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// trimPartialRuneStart drops the continuation bytes of a rune cut at the start of s.
+func trimPartialRuneStart(s string) string {
+	for len(s) > 0 {
+		r, size := utf8.DecodeRuneInString(s)
+		if r != utf8.RuneError || size > 1 {
+			break
+		}
+		s = s[1:]
+	}
+	return s
+}
+
+// countOutput counts an answer's tokens (text and tool calls) when a provider reported no usage.
+func (a *Agent) countOutput(msg llm.Message) int {
+	c, err := a.counter()
+	if err != nil {
+		return 0
+	}
+	n, _ := c.Tokenizer().Count(msg.Content)
+	for _, tc := range msg.ToolCalls {
+		k, _ := c.Tokenizer().Count(tc.Name + tc.Arguments)
+		n += k
+	}
+	return n
+}
