@@ -7,6 +7,8 @@ replace github.com/autogpt-go/agent => ../
 require (
 	github.com/autogpt-go/agent v0.0.0-00010101000000-000000000000
 	github.com/cloudwego/eino v0.7.36
+	github.com/pkoukk/tiktoken-go v0.1.8
+	github.com/pkoukk/tiktoken-go-loader v0.0.2
 	github.com/tmc/langchaingo v0.1.14
 )
 
@@ -39,7 +41,6 @@ require (
 	github.com/nikolalohinski/gonja v1.5.3 // indirect
 	github.com/pelletier/go-toml/v2 v2.0.9 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
-	github.com/pkoukk/tiktoken-go v0.1.8 // indirect
 	github.com/shopspring/decimal v1.2.0 // indirect
 	github.com/sirupsen/logrus v1.9.3 // indirect
 	github.com/slongfield/pyfmt v0.0.0-20220222012616-ea85ff4c361f // indirect
