@@ -3,6 +3,7 @@ package agent_test
 import (
 	"context"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -160,4 +161,62 @@ func BenchmarkParallelTools(b *testing.B) {
 	}
 	b.ReportMetric(float64(parTotal.Microseconds())/1e3/float64(b.N), "wall-ms")
 	b.ReportMetric(float64(seqTotal)/float64(parTotal), "speedup-vs-sequential")
+}
+
+// BenchmarkFitContext measures one step of a long run in an 8k window, where every prompt must be
+// trimmed, after 50, 100 and 200 turns. Per-message token counts are cached across steps, so a
+// step's cost should not grow with the history; each sub-benchmark reports its ns/op as a ratio
+// to the 50-turn one measured in the same run (ns-vs-50-turns, goal about 1).
+//
+//	go test -run '^$' -bench BenchmarkFitContext -benchmem
+func BenchmarkFitContext(b *testing.B) {
+	var base float64
+	for _, turns := range []int{50, 100, 200} {
+		b.Run("turns="+strconv.Itoa(turns), func(b *testing.B) {
+			text := `{"text":"` + strings.Repeat("a note about the state of things ", 12) + `"}`
+			model := llmtestFunc(func(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+				return &llm.Response{Message: llm.Message{Role: llm.RoleAssistant,
+					ToolCalls: []llm.ToolCall{{ID: "c" + strconv.Itoa(len(req.Messages)), Name: "note", Arguments: text}}}}, nil
+			})
+			note := agent.NewTool("note", "Takes a note.", func(_ context.Context, in benchNoopArgs) (string, error) {
+				return in.Text, nil
+			})
+			a, err := agent.New(agent.Config{Model: model, Tools: []agent.Tool{note}, ModelName: "gpt-4o",
+				ContextWindow: 8192, ReservedOutputTokens: 1024, MaxSteps: 1 << 30})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			st := a.Start("Take notes forever.")
+			for range turns {
+				if _, err := a.Step(ctx, st, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if st.Steps[len(st.Steps)-1].DroppedMessages == 0 {
+				b.Fatal("the history should overflow the window")
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := a.Step(ctx, st, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			if turns == 50 {
+				base = ns
+			}
+			if base > 0 {
+				b.ReportMetric(ns/base, "ns-vs-50-turns")
+			}
+		})
+	}
+}
+
+// llmtestFunc is a non-streaming function model.
+type llmtestFunc func(ctx context.Context, req *llm.Request) (*llm.Response, error)
+
+func (f llmtestFunc) Generate(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+	return f(ctx, req)
 }

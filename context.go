@@ -214,18 +214,26 @@ func (m *stepModel) fit(ctx context.Context, req *llm.Request) (fitResult, error
 	fs := m.st.fitCache()
 	dropped := 0
 	for round := 0; ; round++ {
-		res, drop, err := m.measure(c, fs, req, limit)
+		res, drop, kept, err := m.measure(c, fs, req, limit)
 		res.dropped = dropped
 		if err != nil || drop == 0 {
 			return res, err
 		}
 		dropped += drop
+		if a.compactor == nil {
+			// Dropping changes no history position: the cache stays valid for the next step.
+			h := headLen(req.Messages)
+			req.Messages = append(req.Messages[:h:h], req.Messages[h+drop:]...)
+			m.rec.DroppedMessages += drop
+			res.tokens, res.dropped = kept, dropped
+			return res, nil
+		}
 		h := headLen(req.Messages)
-		kept := req.Messages[h+drop:]
+		rest := req.Messages[h+drop:]
 		var repl []llm.Message
 		// A summary that itself does not fit is dropped on the third round rather than summarised
 		// again, so fitting always ends.
-		if a.compactor != nil && round < 2 {
+		if round < 2 {
 			old := append([]llm.Message(nil), req.Messages[h:h+drop]...)
 			msg, err := a.compactor.Compact(ctx, CompactInput{Goal: m.st.Goal, Dropped: old, Model: &stepModel{a: a, st: m.st, rec: m.rec, emit: m.emit, step: m.step, nested: true}, MaxTokens: max(limit/8, 256)})
 			if err != nil {
@@ -234,13 +242,13 @@ func (m *stepModel) fit(ctx context.Context, req *llm.Request) (fitResult, error
 			repl = []llm.Message{msg}
 			m.persist(ctx, req.Messages[h:], drop, msg)
 		}
-		msgs := make([]llm.Message, 0, h+len(repl)+len(kept))
-		msgs = append(append(append(msgs, req.Messages[:h]...), repl...), kept...)
+		msgs := make([]llm.Message, 0, h+len(repl)+len(rest))
+		msgs = append(append(append(msgs, req.Messages[:h]...), repl...), rest...)
 		req.Messages = msgs
 		m.rec.DroppedMessages += drop
 		fs.rest = fs.rest[:0] // positions moved
 		if a.log != nil {
-			a.log.DebugContext(ctx, "context fitted", "step", m.step, "dropped_messages", drop, "compacted", a.compactor != nil)
+			a.log.DebugContext(ctx, "context compacted", "step", m.step, "messages", drop)
 		}
 	}
 }
@@ -249,13 +257,14 @@ func (m *stepModel) fit(ctx context.Context, req *llm.Request) (fitResult, error
 func (a *Agent) needExactInput() bool { return a.maxTotal > 0 || a.maxCost > 0 }
 
 // measure counts req (using the run's cache) and, when it does not fit limit, returns how many
-// messages after the pinned head to drop: whole turns, oldest first, never the current turn.
-func (m *stepModel) measure(c *llm.Counter, fs *fitState, req *llm.Request, limit int) (fitResult, int, error) {
+// messages after the pinned head to drop (whole turns, oldest first, never the current turn) and
+// the tokens of the request without them.
+func (m *stepModel) measure(c *llm.Counter, fs *fitState, req *llm.Request, limit int) (res fitResult, drop, kept int, err error) {
 	msgs := req.Messages
 	h := headLen(msgs)
 	head, err := m.headTokens(c, fs, req, h)
 	if err != nil {
-		return fitResult{}, 0, err
+		return fitResult{}, 0, 0, err
 	}
 	rest := msgs[h:]
 	counts := make([]int, len(rest))
@@ -266,7 +275,7 @@ func (m *stepModel) measure(c *llm.Counter, fs *fitState, req *llm.Request, limi
 		} else {
 			n, err := c.CountMessage(msg, toolNameFor(msgs, h+i))
 			if err != nil {
-				return fitResult{}, 0, err
+				return fitResult{}, 0, 0, err
 			}
 			counts[i] = n
 			if i < len(fs.rest) {
@@ -278,9 +287,9 @@ func (m *stepModel) measure(c *llm.Counter, fs *fitState, req *llm.Request, limi
 		}
 		total += counts[i]
 	}
-	res := fitResult{tokens: total, counted: true}
+	res = fitResult{tokens: total, counted: true}
 	if total <= limit {
-		return res, 0, nil
+		return res, 0, total, nil
 	}
 	// Turns: a turn starts at every message that is not a tool result.
 	last := len(rest)
@@ -295,7 +304,7 @@ func (m *stepModel) measure(c *llm.Counter, fs *fitState, req *llm.Request, limi
 		current += n
 	}
 	if head+current > limit {
-		return res, 0, fmt.Errorf("%w: the system prompt, goal and tool definitions take %d tokens and the current turn %d; the window allows %d (context window %d minus %d reserved for the answer)",
+		return res, 0, 0, fmt.Errorf("%w: the system prompt, goal and tool definitions take %d tokens and the current turn %d; the window allows %d (context window %d minus %d reserved for the answer)",
 			ErrContextWindowExceeded, head, current, limit, m.a.window, m.a.reserveFor(req))
 	}
 	// Keep turns from the newest backwards while they fit; drop the rest, in whole turns.
@@ -315,9 +324,9 @@ func (m *stepModel) measure(c *llm.Counter, fs *fitState, req *llm.Request, limi
 		keepFrom = i
 	}
 	if keepFrom == 0 {
-		return res, 0, nil
+		return res, 0, total, nil
 	}
-	return res, keepFrom, nil
+	return res, keepFrom, used, nil
 }
 
 // headTokens counts the request with only its pinned head: that count holds the head messages and
