@@ -14,9 +14,9 @@ const anthropicText = `{"id":"msg_1","type":"message","role":"assistant","model"
  "content":[{"type":"text","text":"Hello."}],"stop_reason":"end_turn","stop_sequence":null,
  "usage":{"input_tokens":10,"output_tokens":3}}`
 
-func anthropicModel(t *testing.T, srv *fakeServer, model string) *Model {
+func anthropicModel(t *testing.T, srv *fakeServer, model string, opts ...Option) *Model {
 	t.Helper()
-	m, err := Anthropic(model, testAnthropicKey, WithBaseURL(srv.URL+"/v1"), WithHTTPClient(srv.Client()))
+	m, err := Anthropic(model, testAnthropicKey, append([]Option{WithBaseURL(srv.URL + "/v1"), WithHTTPClient(srv.Client())}, opts...)...)
 	require.NoError(t, err)
 	return m
 }

@@ -276,7 +276,7 @@ func isReasoningModel(name string) bool {
 // (from the first choice that has it), never summed.
 func (m *Model) convertResponse(resp *llms.ContentResponse, w *wire) (*llm.Response, error) {
 	if resp == nil || len(resp.Choices) == 0 {
-		return nil, errors.New("empty response: no choices")
+		return nil, ErrEmptyResponse
 	}
 	out := &llm.Response{Message: llm.Message{Role: llm.RoleAssistant}}
 	var text strings.Builder

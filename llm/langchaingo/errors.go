@@ -2,11 +2,36 @@ package langchaingo
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+)
+
+// Errors about a reply's completeness and size, reported by this package's HTTP layer (models built
+// by OpenAI, OpenAICompatible, Anthropic or FromEnv). Generate and Stream return them wrapped with
+// a description of what arrived; match them with errors.Is. A call that fails with one of them
+// returns no answer at all, never the part that arrived.
+var (
+	// ErrIncompleteResponse: the reply ended before it was complete. A streamed reply must end
+	// with its terminator: OpenAI's "data: [DONE]" or a finish_reason (either will do, as some
+	// compatible servers omit one), Anthropic's message_stop event. A JSON reply must not end
+	// inside its value. A reply cut off because ctx ended matches ctx.Err() instead.
+	ErrIncompleteResponse = errors.New("incomplete response")
+
+	// ErrResponseTooLarge: the reply's body exceeded the response size cap (WithMaxResponseBytes,
+	// DefaultMaxResponseBytes by default). The call fails as soon as the body passes the cap.
+	ErrResponseTooLarge = errors.New("response too large")
+
+	// ErrEmptyResponse: an OpenAI (chat-completions) reply with no choices at all (an empty or
+	// missing "choices" array; for a streamed reply, no event carrying a choice). Such a reply has
+	// no answer, not even an empty one, so Generate and Stream both fail with this error; a choice
+	// with empty content, by contrast, is an empty answer on both. It is also returned when a
+	// wrapped llms.Model returns no choices. (An Anthropic message with no content blocks is an
+	// empty answer: see the package documentation.)
+	ErrEmptyResponse = errors.New("empty response: no choices")
 )
 
 // APIError is a non-200 HTTP reply from the provider, or an error event inside a streamed 200

@@ -20,11 +20,21 @@
 //     one user message; tool-call arguments are sent and returned verbatim (langchaingo decodes them
 //     into a map, which sorts keys and rounds large numbers); llm.Message.IsError reaches the
 //     provider as is_error; a reply with no content blocks is an empty answer, not an error.
-//   - OpenAI streaming: the final response's tool calls are assembled from the raw event stream by
-//     tool-call index (langchaingo appends fragments to the last call it saw), and an error event in
-//     the stream fails the call (langchaingo skips it and returns the partial text as an answer).
-//   - Anthropic streaming: an error event (such as overloaded_error) no longer strands
-//     langchaingo's stream-reader goroutine, which otherwise blocks forever on a channel send.
+//   - Streamed replies are read by the HTTP layer, not by langchaingo, which gets the equivalent
+//     non-streaming reply: an event may be of any length (langchaingo's reader fails on lines
+//     over 64 KiB); text and tool-call arguments are assembled in time linear in their size
+//     (langchaingo's assembly is quadratic: a megabyte of arguments in small fragments took
+//     seconds); OpenAI tool calls are assembled by tool-call index (langchaingo appends fragments
+//     to the last call it saw); an error event fails the call (langchaingo's OpenAI client skips
+//     it and returns the partial text as an answer; its Anthropic client's reader goroutine
+//     blocks forever after one).
+//   - A reply counts only when complete: a stream that ends without its terminator (OpenAI: no
+//     "data: [DONE]" and no finish_reason; Anthropic: no message_stop) or a JSON body cut short
+//     fails with ErrIncompleteResponse (langchaingo returns what arrived as the answer).
+//   - A reply larger than the response size cap (WithMaxResponseBytes, DefaultMaxResponseBytes)
+//     fails with ErrResponseTooLarge as soon as its body passes the cap.
+//   - An OpenAI reply with no choices fails with ErrEmptyResponse, streamed or not (langchaingo
+//     fails Generate but returns an empty answer from a stream).
 //   - Non-200 replies and error events in a stream become an *APIError with status, provider error
 //     type and code, Retry-After and request id (langchaingo keeps only a string).
 //   - OpenAICompatible with an empty API key sends no Authorization header at all.
@@ -35,11 +45,15 @@
 //
 // # Errors
 //
-// Generate and Stream wrap provider errors with %w. When ctx is cancelled or its deadline passes,
-// the error matches ctx.Err() under errors.Is (langchaingo itself replaces these with plain
-// strings). A non-200 reply, or an error event in a stream, from a model built by this package
-// matches *APIError under errors.As. The API key given to a constructor never appears in an
-// error's text. Requests the adapter cannot translate match ErrInvalidRequest.
+// Generate and Stream wrap provider errors with %w. When ctx is cancelled or its deadline passes
+// before the call returns, the call fails with an error that matches ctx.Err() under errors.Is,
+// whatever part of the reply had arrived (langchaingo itself replaces these errors with plain
+// strings, and its OpenAI stream reader returns the partial reply as an answer); this holds for
+// models wrapped by New too. From a model built by this package, a non-200 reply or an error event
+// in a stream matches *APIError under errors.As, and a reply cut short, too large or without
+// choices matches ErrIncompleteResponse, ErrResponseTooLarge or ErrEmptyResponse under
+// errors.Is. The API key given to a constructor never appears in an error's text. Requests the
+// adapter cannot translate match ErrInvalidRequest.
 package langchaingo
 
 import (
@@ -82,6 +96,7 @@ type Model struct {
 	provider string // a Provider... constant, or "" for an llms.Model of unknown kind
 	family   string // wire family: ProviderOpenAI, ProviderAnthropic or ""
 	legacyMT bool   // send the output cap as max_tokens instead of max_completion_tokens
+	wired    bool   // requests go through this package's HTTP layer (doer), which reads streams
 	key      *secret
 }
 
@@ -98,10 +113,11 @@ var (
 type Option func(*options)
 
 type options struct {
-	httpClient *http.Client
-	baseURL    string
-	modelName  string
-	legacyMT   *bool
+	httpClient  *http.Client
+	baseURL     string
+	modelName   string
+	legacyMT    *bool
+	maxResponse int64
 }
 
 func collect(opts []Option) options {
@@ -144,15 +160,28 @@ func WithLegacyMaxTokens(on bool) Option {
 	return func(o *options) { o.legacyMT = &on }
 }
 
+// WithMaxResponseBytes sets the cap on the size of one reply's body, in bytes as read from the
+// connection (for a streamed reply, the whole event stream, framing included). A call whose reply
+// passes it fails with ErrResponseTooLarge as soon as it does; n <= 0 means the default,
+// DefaultMaxResponseBytes (64 MiB). The default leaves room for the longest replies models write:
+// streamed at one token per event, 128K output tokens take about 36 MiB of OpenAI events. It
+// applies to the provider constructors and FromEnv; New ignores it.
+func WithMaxResponseBytes(n int64) Option {
+	return func(o *options) { o.maxResponse = n }
+}
+
 // New wraps a langchaingo model. The provider is recognised from the dynamic type of m:
 // *anthropic.LLM gets the Anthropic message layout (see the package documentation), *openai.LLM
 // and anything else the chat-completions layout (one assistant message carrying text and tool
 // calls). Options used: WithModelName, WithLegacyMaxTokens.
 //
 // The wire fixes listed in the package documentation need this package's HTTP layer under the
-// client, so they apply only to models built by OpenAI, OpenAICompatible, Anthropic and FromEnv.
-// A wrapped model still gets the request and response translation, usage and finish-reason
-// normalisation, merged Anthropic choices, streaming and error wrapping. New panics if m is nil.
+// client, so they apply only to models built by OpenAI, OpenAICompatible, Anthropic and FromEnv:
+// in particular, a wrapped model's stream is read by langchaingo, whose reader cannot tell a
+// stream cut short from a complete one. A wrapped model still gets the request and response
+// translation, usage and finish-reason normalisation, merged Anthropic choices, streaming, error
+// wrapping and the context check (see Errors in the package documentation). New panics if m is
+// nil.
 func New(m llms.Model, opts ...Option) *Model {
 	if m == nil {
 		panic("langchaingo: New with a nil llms.Model")
@@ -189,10 +218,11 @@ func (m *Model) LLM() llms.Model { return m.lc }
 // finish reason, the token usage of the call counted once, and the model name the provider
 // reported when this package's HTTP layer or the llms.Model's GenerationInfo exposes it.
 //
-// Errors: ErrInvalidRequest for a request that cannot be translated; *APIError (errors.As) for a
-// non-200 reply (or, when streaming, an error event) of a model built by this package's
-// constructors; an error matching ctx.Err() when
-// ctx ends; otherwise langchaingo's error, wrapped. It does not modify req.
+// Errors: ErrInvalidRequest for a request that cannot be translated; an error matching ctx.Err()
+// when ctx ends before the call returns; for a model built by this package's constructors,
+// *APIError (errors.As) for a non-200 reply (or, when streaming, an error event), and
+// ErrIncompleteResponse, ErrResponseTooLarge or ErrEmptyResponse for a reply cut short, too large
+// or without choices; otherwise langchaingo's error, wrapped. It does not modify req.
 func (m *Model) Generate(ctx context.Context, req *llm.Request) (*llm.Response, error) {
 	c, err := m.prepare(req)
 	if err != nil {
@@ -207,11 +237,13 @@ func (m *Model) Generate(ctx context.Context, req *llm.Request) (*llm.Response, 
 // The concatenated Text deltas equal the final message's Content: text the llms.Model did not
 // stream is yielded as one delta before the final chunk.
 //
-// An error is yielded once, as the last element. A consumer that stops early (break) cancels the
-// HTTP request; Stream returns only after the langchaingo call has returned, so no goroutine it
-// started outlives the loop. The call runs on one extra goroutine because langchaingo's Anthropic
-// client invokes its streaming callback from a reader goroutine of its own; the loop body always
-// runs on the consumer's goroutine.
+// An error is yielded once, as the last element, with the errors Generate returns. Text deltas
+// yielded before an error are not an answer (for example, the stream was cut off, or ctx ended):
+// only the final Chunk's Response is. A consumer that stops early (break) cancels the HTTP
+// request; Stream returns only after the langchaingo call has returned, so no goroutine it
+// started outlives the loop. The call runs on one extra goroutine because the streaming callback
+// is invoked from inside the call (by langchaingo's Anthropic client, for a wrapped model, from a
+// reader goroutine of its own); the loop body always runs on the consumer's goroutine.
 func (m *Model) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.Chunk, error] {
 	return func(yield func(llm.Chunk, error) bool) {
 		c, err := m.prepare(req)
@@ -329,23 +361,33 @@ func isToolDeltaChunk(chunk []byte) bool {
 	return err == nil && string(again) == string(chunk)
 }
 
-// run performs one call; onChunk, if not nil, turns streaming on.
+// run performs one call; onChunk, if not nil, turns streaming on. For a model built by this
+// package's constructors, the HTTP layer reads the stream and calls onChunk, and langchaingo
+// makes (as far as it knows) a non-streaming call.
 func (m *Model) run(ctx context.Context, c *call, onChunk func(context.Context, []byte) error) (*llm.Response, error) {
-	w := c.newWire(onChunk != nil)
+	w := c.newWire(onChunk != nil && m.wired)
 	opts := c.opts
 	if onChunk != nil {
-		opts = append(slices.Clip(opts), llms.WithStreamingFunc(onChunk))
+		if m.wired {
+			w.onChunk = onChunk
+		} else {
+			opts = append(slices.Clip(opts), llms.WithStreamingFunc(onChunk))
+		}
 	}
 	resp, err := m.lc.GenerateContent(withWire(ctx, w), c.msgs, opts...)
+	if ctx.Err() != nil {
+		// Whatever arrived is not the answer: langchaingo's OpenAI stream reader, for one, returns
+		// the partial reply without error when the connection fails because ctx ended.
+		if err == nil {
+			err = ctx.Err()
+		}
+		return nil, m.wrapError(ctx, w, err)
+	}
 	if err != nil {
 		if r, ok := m.recoverEmpty(w, err); ok {
 			return r, nil
 		}
 		return nil, m.wrapError(ctx, w, err)
-	}
-	if raw, ok := w.parsed(); ok && raw.streamErr != nil {
-		// langchaingo's OpenAI client skips error events and returns what came before as an answer.
-		return nil, m.wrapError(ctx, w, errors.New("error event in the response stream"))
 	}
 	out, err := m.convertResponse(resp, w)
 	if err != nil {
@@ -366,17 +408,27 @@ func (m *Model) label() string {
 	return p
 }
 
+// wrapError builds the error of a failed call from langchaingo's error err and what the HTTP
+// layer saw, which is more precise: the provider's error, then the HTTP layer's own failure
+// (incomplete or too large a reply), then the transport's error. Whenever ctx has ended, the
+// result matches ctx.Err() and its text starts with it.
 func (m *Model) wrapError(ctx context.Context, w *wire, err error) error {
-	if apiErr := w.apiError(m.provider, err); apiErr != nil {
+	doErr, readErr := w.failure()
+	raw, parsed := w.parsed()
+	switch apiErr := w.apiError(m.provider, err); {
+	case apiErr != nil:
 		apiErr.Message = m.key.redactString(apiErr.Message)
 		err = apiErr
-	} else if ctxErr := ctx.Err(); ctxErr != nil {
-		if !errors.Is(err, ctxErr) {
-			err = fmt.Errorf("%w: %w", ctxErr, err)
-		}
-	} else if doErr := w.transportError(); doErr != nil && !errors.Is(err, doErr) {
+	case readErr != nil:
+		err = readErr // langchaingo's error is this one, possibly replaced by a fixed string
+	case doErr != nil && !errors.Is(err, doErr):
 		// langchaingo replaces transport errors with fixed strings; keep the original for errors.As.
 		err = fmt.Errorf("%w (%w)", err, doErr)
+	case parsed && raw.noChoices:
+		err = ErrEmptyResponse // langchaingo's error says no more
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil && !(errors.Is(err, ctxErr) && strings.HasPrefix(err.Error(), ctxErr.Error())) {
+		err = fmt.Errorf("%w: %w", ctxErr, err) // the reason first: the rest is its consequence
 	}
 	return m.key.redact(fmt.Errorf("langchaingo %s: %w", m.label(), err))
 }

@@ -1,6 +1,7 @@
 package langchaingo
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -8,9 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/autogpt-go/agent/llm"
 )
@@ -18,13 +17,17 @@ import (
 // This file is the HTTP layer the provider constructors put under langchaingo's clients (which
 // accept any Do(*http.Request) implementation). Per call, Model.run puts a *wire in the context;
 // the langchaingo clients build their request with that context, so doer.Do finds it, rewrites the
-// request body where langchaingo gets it wrong, and keeps a copy of the reply for the fixes that
-// need the raw bytes.
+// request body where langchaingo gets it wrong, and reads the whole reply itself before langchaingo
+// sees it: a streamed reply is read event by event (sse.go), its text passed to the streaming
+// callback as it arrives, and langchaingo gets the equivalent non-streaming reply; a JSON reply is
+// checked to be complete. Either is bounded by the response size cap as it is read.
 
-// Limits on what the HTTP layer keeps of a reply.
+// Limits on what the HTTP layer reads of a reply.
 const (
-	maxCapture   = 32 << 20 // bytes of a 200 reply kept for raw parsing; beyond it the raw fixes are skipped
-	maxErrorBody = 1 << 20  // bytes of a non-200 reply read for APIError
+	// DefaultMaxResponseBytes is the default cap on the size of one reply's body, streamed or not
+	// (see WithMaxResponseBytes).
+	DefaultMaxResponseBytes = 64 << 20
+	maxErrorBody            = 1 << 20 // bytes of a non-200 reply read for APIError
 )
 
 type wireKey struct{}
@@ -36,29 +39,29 @@ func withWire(ctx context.Context, w *wire) context.Context {
 // wire is one call's settings for the HTTP layer and what it saw of the exchange.
 type wire struct {
 	*call
-	stream bool
+	stream   bool                                // ask for a streamed reply and read it here
+	onChunk  func(context.Context, []byte) error // streaming callback, given each piece of text
+	lcStream bool                                // langchaingo asked for a streamed reply itself
 
-	mu       sync.Mutex
-	seen     bool // the request went through a doer
-	status   int
-	header   http.Header
-	errBody  []byte
-	body     []byte
-	overflow bool
-	doErr    error
-
-	once sync.Once
-	raw  rawReply
-	ok   bool
+	mu      sync.Mutex
+	seen    bool // the request went through a doer
+	status  int
+	header  http.Header
+	errBody []byte   // a non-200 reply's body
+	doErr   error    // the round trip's error
+	readErr error    // reading or checking a 200 reply failed
+	raw     rawReply // what the fixes need from a 200 reply
+	ok      bool     // raw is set
 }
 
 func (c *call) newWire(stream bool) *wire { return &wire{call: c, stream: stream} }
 
 // doer is the langchaingo clients' HTTP client (their Doer interface).
 type doer struct {
-	client *http.Client
-	family string // ProviderOpenAI or ProviderAnthropic: the wire format it rewrites
-	noAuth bool   // drop the Authorization header (OpenAICompatible with an empty key)
+	client  *http.Client
+	family  string // ProviderOpenAI or ProviderAnthropic: the wire format it rewrites
+	noAuth  bool   // drop the Authorization header (OpenAICompatible with an empty key)
+	maxBody int64  // cap on a reply's body; DefaultMaxResponseBytes when 0
 }
 
 func (d *doer) Do(req *http.Request) (*http.Response, error) {
@@ -78,11 +81,24 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 	if client == nil {
 		client = http.DefaultClient
 	}
-	resp, err := client.Do(req)
-	if w != nil {
-		w.record(resp, err)
+	limit := d.maxBody
+	if limit <= 0 {
+		limit = DefaultMaxResponseBytes
 	}
-	return resp, err
+	resp, err := client.Do(req)
+	if w == nil {
+		if err == nil && resp.StatusCode == http.StatusOK {
+			resp.Body = capBody{&capReader{r: resp.Body, limit: limit}, resp.Body}
+		}
+		return resp, err
+	}
+	return w.receive(req.Context(), resp, err, limit)
+}
+
+// capBody is a reply body read through a capReader.
+type capBody struct {
+	io.Reader
+	io.Closer
 }
 
 func (w *wire) rewrite(req *http.Request) error {
@@ -91,180 +107,212 @@ func (w *wire) rewrite(req *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("reading request body: %w", err)
 	}
-	var out []byte
-	switch w.family {
-	case ProviderAnthropic:
-		out, err = rewriteAnthropic(body, w.call)
-	default:
-		out, err = rewriteOpenAI(body, w.call)
+	o, err := decodeObject(body)
+	if err == nil {
+		w.lcStream = string(o.get("stream")) == "true"
+		switch w.family {
+		case ProviderAnthropic:
+			err = rewriteAnthropic(&o, w.call, w.stream)
+		default:
+			err = rewriteOpenAI(&o, w.call, w.stream)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("rewriting request body: %w", err)
 	}
+	out := o.encode()
 	req.Body = io.NopCloser(bytes.NewReader(out))
 	req.ContentLength = int64(len(out))
 	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(out)), nil }
 	return nil
 }
 
-func (w *wire) record(resp *http.Response, err error) {
+// receive reads a 200 reply whole and returns it with the body langchaingo is to decode: for a
+// streamed reply, the equivalent non-streaming reply. The error of a reply that cannot be read, is
+// incomplete, is larger than limit or carries an error event is returned to langchaingo and kept
+// for Model.run, which reports it (langchaingo replaces some errors with fixed strings).
+func (w *wire) receive(ctx context.Context, resp *http.Response, err error, limit int64) (*http.Response, error) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.seen = true
-	if err != nil {
-		w.doErr = err
-		return
+	w.doErr = err
+	if err == nil {
+		w.status, w.header = resp.StatusCode, resp.Header
 	}
-	w.status, w.header = resp.StatusCode, resp.Header
+	w.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		resp.Body.Close()
+		w.mu.Lock()
 		w.errBody = b
+		w.mu.Unlock()
 		resp.Body = io.NopCloser(bytes.NewReader(b)) // langchaingo decodes it too
-		return
+		return resp, nil
 	}
-	resp.Body = &teeBody{rc: resp.Body, w: w, cutAfterError: w.family == ProviderAnthropic && w.stream}
-}
 
-// teeBody keeps a copy of what langchaingo reads of a 200 reply. Reads come from langchaingo's
-// stream-reader goroutine while Close comes from the calling one, hence the lock and the atomic.
-//
-// For an Anthropic stream it also ends the body right after an "error" event, and reads after
-// Close report io.EOF: langchaingo's reader goroutine keeps scanning after it has reported an
-// error event, and blocks forever sending the next event or the read error of the closed body
-// to a channel nobody reads any more (anthropicclient/messages.go, parseStreamingMessageResponse).
-type teeBody struct {
-	rc            io.ReadCloser
-	w             *wire
-	cutAfterError bool
-	line          []byte // the current incomplete line, when cutAfterError
-	ended         bool
-	closed        atomic.Bool
-}
-
-func (t *teeBody) Read(p []byte) (int, error) {
-	if t.ended || (t.cutAfterError && t.closed.Load()) {
-		return 0, io.EOF
+	if w.lcStream && !w.stream {
+		// langchaingo streams itself: a model wrapped by New whose llms.Model was built by this
+		// package's constructors. It reads the stream; only the size cap applies.
+		resp.Body = capBody{&capReader{r: resp.Body, limit: limit}, resp.Body}
+		return resp, nil
 	}
-	n, err := t.rc.Read(p)
-	if t.cutAfterError {
-		if err != nil && t.closed.Load() {
-			err = io.EOF
-		}
-		if cut := t.errorEventEnd(p[:n]); cut >= 0 {
-			n, err, t.ended = cut, io.EOF, true
-		}
-	}
-	if n > 0 {
-		t.w.mu.Lock()
-		if !t.w.overflow {
-			if len(t.w.body)+n > maxCapture {
-				t.w.overflow, t.w.body = true, nil
-			} else {
-				t.w.body = append(t.w.body, p[:n]...)
-			}
-		}
-		t.w.mu.Unlock()
-	}
-	return n, err
-}
-
-// errorEventEnd returns the offset in b just after the end of a "data:" line carrying an Anthropic
-// error event, or -1.
-func (t *teeBody) errorEventEnd(b []byte) int {
-	start := 0
-	for i, c := range b {
-		if c != '\n' {
-			continue
-		}
-		line := b[start:i]
-		if len(t.line) > 0 {
-			line = append(t.line, line...)
-			t.line = t.line[:0]
-		}
-		if isErrorEvent(line) {
-			return i + 1
-		}
-		start = i + 1
-	}
-	if len(t.line)+len(b)-start <= maxErrorBody { // longer lines are text, never error events
-		t.line = append(t.line, b[start:]...)
+	// The callback runs while the body is read (it waits for the consumer), so without the lock.
+	body := bufio.NewReaderSize(&capReader{r: resp.Body, limit: limit}, 32<<10)
+	var out []byte
+	var raw rawReply
+	var ok bool
+	if w.stream && !startsJSON(body) { // a server that ignores "stream" replies with JSON
+		out, raw, err = w.readStream(ctx, body)
+		ok = err == nil || raw.streamErr != nil
 	} else {
-		t.line = t.line[:0]
+		out, raw, ok, err = w.readJSON(body)
 	}
-	return -1
+	resp.Body.Close()
+	w.mu.Lock()
+	w.raw, w.ok, w.readErr = raw, ok, err
+	w.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(out))
+	resp.ContentLength = int64(len(out))
+	return resp, nil
 }
 
-func isErrorEvent(line []byte) bool {
-	data, ok := bytes.CutPrefix(bytes.TrimSpace(line), []byte("data:"))
-	if !ok || !bytes.Contains(data, []byte(`"error"`)) {
+// startsJSON reports whether the body's first byte after white space opens a JSON object, as
+// an event stream's never does (its lines start with a field name or a colon). A read error is
+// left for the reader that follows.
+func startsJSON(br *bufio.Reader) bool {
+	for n := 1; n <= br.Size(); n++ {
+		b, _ := br.Peek(n)
+		if len(b) < n {
+			return false
+		}
+		switch b[n-1] {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '{':
+			return true
+		}
 		return false
 	}
-	var ev struct {
-		Type string `json:"type"`
-	}
-	return json.Unmarshal(data, &ev) == nil && ev.Type == "error"
+	return false
 }
 
-func (t *teeBody) Close() error {
-	t.closed.Store(true)
-	return t.rc.Close()
+func (w *wire) readStream(ctx context.Context, body io.Reader) ([]byte, rawReply, error) {
+	var s streamReader = newOpenAIStream()
+	if w.family == ProviderAnthropic {
+		s = newAnthropicStream()
+	}
+	err := readStream(body, s, func(text string) error {
+		if w.onChunk == nil {
+			return nil
+		}
+		return w.onChunk(ctx, []byte(text))
+	})
+	if errors.Is(err, errErrorEvent) {
+		raw, _, _ := s.reply()
+		return nil, raw, err
+	}
+	if err != nil {
+		return nil, rawReply{}, readError(err)
+	}
+	raw, out, err := s.reply()
+	if err != nil {
+		return nil, rawReply{}, err
+	}
+	return out, raw, nil
+}
+
+func (w *wire) readJSON(body io.Reader) ([]byte, rawReply, bool, error) {
+	b, err := io.ReadAll(body)
+	if err != nil {
+		return nil, rawReply{}, false, readError(err)
+	}
+	if cutShort(b) {
+		return nil, rawReply{}, false, fmt.Errorf("%w: the JSON body ends after %s, inside its value", ErrIncompleteResponse, plural(len(b), "byte"))
+	}
+	var raw rawReply
+	var ok bool
+	if w.family == ProviderAnthropic {
+		raw, ok = parseAnthropicJSON(b)
+	} else {
+		raw, ok = parseOpenAIJSON(b)
+	}
+	return b, raw, ok, nil
+}
+
+// readError adds context to an error reading a reply; the size cap's, the stream reader's and the
+// callback's errors need none.
+func readError(err error) error {
+	if errors.Is(err, ErrResponseTooLarge) || errors.Is(err, ErrIncompleteResponse) ||
+		errors.Is(err, errMalformedEvent) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) { // the connection ended inside the body
+		return fmt.Errorf("%w: the connection closed before the end of the reply (%w)", ErrIncompleteResponse, err)
+	}
+	return fmt.Errorf("reading the reply: %w", err)
+}
+
+// cutShort reports whether b is the start of a JSON value that the body ended inside (or empty).
+// Other invalid bodies are left to langchaingo's decoder and its error.
+func cutShort(b []byte) bool {
+	if json.Valid(b) {
+		return false
+	}
+	var v json.RawMessage
+	err := json.NewDecoder(bytes.NewReader(b)).Decode(&v)
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // apiError returns the *APIError for a non-200 reply the doer saw, or for an error event inside a
 // 200 event stream; otherwise nil.
 func (w *wire) apiError(provider string, err error) *APIError {
 	w.mu.Lock()
-	seen, doErr, status, header, errBody := w.seen, w.doErr, w.status, w.header, w.errBody
-	w.mu.Unlock()
-	if !seen || doErr != nil || status == 0 {
+	defer w.mu.Unlock()
+	if !w.seen || w.doErr != nil || w.status == 0 {
 		return nil
 	}
-	if status != http.StatusOK {
-		return newAPIError(provider, status, header, errBody, err)
+	if w.status != http.StatusOK {
+		return newAPIError(provider, w.status, w.header, w.errBody, err)
 	}
-	if raw, ok := w.parsed(); ok && raw.streamErr != nil {
-		return newAPIError(provider, status, header, raw.streamErr, err)
+	if w.ok && w.raw.streamErr != nil {
+		return newAPIError(provider, w.status, w.header, w.raw.streamErr, err)
 	}
 	return nil
 }
 
-func (w *wire) transportError() error {
+// failure returns the error of the round trip or of reading the reply, if any.
+func (w *wire) failure() (doErr, readErr error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.doErr
+	return w.doErr, w.readErr
 }
 
-// parsed returns the raw reply, parsed once, when the doer captured all of a 200 reply. Call it
-// only after the langchaingo call returned: its reader goroutine has then read all it will keep.
+// parsed returns what the fixes need from a 200 reply the doer read.
 func (w *wire) parsed() (rawReply, bool) {
-	w.once.Do(func() {
-		w.mu.Lock()
-		body, ok := w.body, w.seen && w.status == http.StatusOK && !w.overflow && w.doErr == nil
-		w.mu.Unlock()
-		if !ok {
-			return
-		}
-		switch {
-		case w.family == ProviderAnthropic && w.stream:
-			w.raw, w.ok = parseAnthropicSSE(body)
-		case w.family == ProviderAnthropic:
-			w.raw, w.ok = parseAnthropicJSON(body)
-		case w.stream:
-			w.raw, w.ok = parseOpenAISSE(body)
-		default:
-			w.raw, w.ok = parseOpenAIJSON(body)
-		}
-	})
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	return w.raw, w.ok
 }
 
 // ---- request rewriting ----
 
-func rewriteOpenAI(body []byte, c *call) ([]byte, error) {
-	o, err := decodeObject(body)
-	if err != nil {
-		return nil, err
+// streamOptions asks OpenAI for the usage in a last chunk; langchaingo sends it with every streamed
+// request too.
+var streamOptions = json.RawMessage(`{"include_usage":true}`)
+
+// rewriteOpenAI fixes a chat-completions request; with stream, it asks for a streamed reply (the
+// HTTP layer reads it: langchaingo sent a non-streaming request).
+func rewriteOpenAI(o *object, c *call, stream bool) error {
+	if stream {
+		o.set("stream", json.RawMessage("true"))
+		if o.get("stream_options") == nil {
+			o.set("stream_options", streamOptions)
+		}
 	}
 	if c.omitTemperature {
 		o.del("temperature")
@@ -278,15 +326,15 @@ func rewriteOpenAI(body []byte, c *call) ([]byte, error) {
 		tool.set("function", fn.encode())
 		return nil
 	}); err != nil {
-		return nil, err
+		return err
 	}
-	return o.encode(), nil
+	return nil
 }
 
-func rewriteAnthropic(body []byte, c *call) ([]byte, error) {
-	o, err := decodeObject(body)
-	if err != nil {
-		return nil, err
+// rewriteAnthropic fixes a Messages API request; with stream, it asks for a streamed reply.
+func rewriteAnthropic(o *object, c *call, stream bool) error {
+	if stream {
+		o.set("stream", json.RawMessage("true"))
 	}
 	if c.omitTemperature {
 		o.del("temperature")
@@ -295,7 +343,7 @@ func rewriteAnthropic(body []byte, c *call) ([]byte, error) {
 		tool.set("input_schema", schema)
 		return nil
 	}); err != nil {
-		return nil, err
+		return err
 	}
 	if c.toolChoice != nil && o.get("tools") != nil {
 		o.insertAfter("tools", "tool_choice", c.toolChoice)
@@ -303,11 +351,11 @@ func rewriteAnthropic(body []byte, c *call) ([]byte, error) {
 	if msgs := o.get("messages"); msgs != nil {
 		fixed, err := fixAnthropicMessages(msgs, c)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		o.set("messages", fixed)
 	}
-	return o.encode(), nil
+	return nil
 }
 
 // fixAnthropicMessages joins consecutive messages of the same role into one (so parallel tool calls
@@ -549,6 +597,7 @@ func encodeArray(items []json.RawMessage) json.RawMessage {
 type rawReply struct {
 	model     string
 	stop      string
+	noChoices bool              // OpenAI: the reply has no choices
 	toolCalls []llm.ToolCall    // OpenAI stream: tool calls assembled by index; nil otherwise
 	args      map[string]string // Anthropic: tool_use id -> input, verbatim
 	empty     bool              // Anthropic: the message has no content blocks
@@ -556,112 +605,17 @@ type rawReply struct {
 	streamErr json.RawMessage   // an error event in a stream: its data, {"error": {...}}
 }
 
-// sseData yields the payload of each "data:" line of an event stream.
-func sseData(body []byte, fn func(data []byte) bool) {
-	for line := range bytes.Lines(body) {
-		line = bytes.TrimSpace(line)
-		data, ok := bytes.CutPrefix(line, []byte("data:"))
-		if !ok {
-			continue
-		}
-		data = bytes.TrimSpace(data)
-		if string(data) == "[DONE]" {
-			return
-		}
-		if !fn(data) {
-			return
-		}
-	}
-}
-
+// parseOpenAIJSON reads a chat.completion object; false when it is not one (langchaingo reports
+// the body it cannot decode).
 func parseOpenAIJSON(body []byte) (rawReply, bool) {
 	var r struct {
-		Model string `json:"model"`
+		Model   string            `json:"model"`
+		Choices []json.RawMessage `json:"choices"`
 	}
 	if err := json.Unmarshal(body, &r); err != nil {
 		return rawReply{}, false
 	}
-	return rawReply{model: r.Model}, true
-}
-
-// parseOpenAISSE assembles the first choice's tool calls from chat-completion chunks: fragments
-// with the same index belong to one call (id and name on its first fragment, arguments to
-// concatenate). A fragment without index starts a new call when it has an id, else continues the
-// last one.
-func parseOpenAISSE(body []byte) (rawReply, bool) {
-	var r rawReply
-	type frag struct {
-		Index    *int   `json:"index"`
-		ID       string `json:"id"`
-		Function struct {
-			Name      string `json:"name"`
-			Arguments string `json:"arguments"`
-		} `json:"function"`
-	}
-	type event struct {
-		Model   string `json:"model"`
-		Choices []struct {
-			Index int `json:"index"`
-			Delta struct {
-				ToolCalls []frag `json:"tool_calls"`
-			} `json:"delta"`
-			FinishReason string `json:"finish_reason"`
-		} `json:"choices"`
-		Error json.RawMessage `json:"error"`
-	}
-	calls := []llm.ToolCall{}
-	byIndex := map[int]int{}
-	sseData(body, func(data []byte) bool {
-		var ev event
-		if json.Unmarshal(data, &ev) != nil {
-			return true // langchaingo skips such lines too
-		}
-		if len(ev.Error) > 0 && string(ev.Error) != "null" { // langchaingo ignores these
-			r.streamErr = bytes.Clone(data)
-			return false
-		}
-		if r.model == "" {
-			r.model = ev.Model
-		}
-		for _, ch := range ev.Choices {
-			if ch.Index != 0 {
-				continue
-			}
-			if ch.FinishReason != "" {
-				r.stop = ch.FinishReason
-			}
-			for _, f := range ch.Delta.ToolCalls {
-				pos := -1
-				switch {
-				case f.Index != nil:
-					if p, ok := byIndex[*f.Index]; ok {
-						pos = p
-					} else {
-						byIndex[*f.Index] = len(calls)
-					}
-				case f.ID == "" && len(calls) > 0:
-					pos = len(calls) - 1
-				}
-				if pos < 0 {
-					calls = append(calls, llm.ToolCall{})
-					pos = len(calls) - 1
-				}
-				tc := &calls[pos]
-				if tc.ID == "" {
-					tc.ID = f.ID
-				}
-				if tc.Name == "" {
-					tc.Name = f.Function.Name
-				}
-				tc.Arguments += f.Function.Arguments
-			}
-		}
-		return true
-	})
-	if len(calls) > 0 {
-		r.toolCalls = calls
-	}
-	return r, true
+	return rawReply{model: r.Model, noChoices: len(r.Choices) == 0}, true
 }
 
 type anthropicUsage struct {
@@ -702,6 +656,8 @@ func (u anthropicUsage) usage() llm.Usage {
 	}
 }
 
+// parseAnthropicJSON reads a message object; false when it is not one (langchaingo reports the
+// body it cannot decode).
 func parseAnthropicJSON(body []byte) (rawReply, bool) {
 	var m struct {
 		Model      string `json:"model"`
@@ -721,86 +677,6 @@ func parseAnthropicJSON(body []byte) (rawReply, bool) {
 		if b.Type == "tool_use" && b.ID != "" && len(b.Input) > 0 {
 			r.args[b.ID] = string(b.Input)
 		}
-	}
-	return r, true
-}
-
-func parseAnthropicSSE(body []byte) (rawReply, bool) {
-	type block struct {
-		id    string
-		input string
-		delta strings.Builder
-	}
-	type event struct {
-		Type    string `json:"type"`
-		Index   int    `json:"index"`
-		Message struct {
-			Model string          `json:"model"`
-			Usage *anthropicUsage `json:"usage"`
-		} `json:"message"`
-		ContentBlock struct {
-			Type  string          `json:"type"`
-			ID    string          `json:"id"`
-			Input json.RawMessage `json:"input"`
-		} `json:"content_block"`
-		Delta struct {
-			Type        string `json:"type"`
-			PartialJSON string `json:"partial_json"`
-			StopReason  string `json:"stop_reason"`
-		} `json:"delta"`
-		Usage *anthropicUsage `json:"usage"`
-	}
-	var r rawReply
-	var usage anthropicUsage
-	blocks := map[int]*block{}
-	var order []int
-	count := 0
-	ok := true
-	sseData(body, func(data []byte) bool {
-		var ev event
-		if err := json.Unmarshal(data, &ev); err != nil {
-			ok = false
-			return false
-		}
-		switch ev.Type {
-		case "message_start":
-			r.model = ev.Message.Model
-			ev.Message.Usage.merge(&usage)
-		case "content_block_start":
-			count++
-			if ev.ContentBlock.Type == "tool_use" {
-				blocks[ev.Index] = &block{id: ev.ContentBlock.ID, input: string(ev.ContentBlock.Input)}
-				order = append(order, ev.Index)
-			}
-		case "content_block_delta":
-			if b := blocks[ev.Index]; b != nil && ev.Delta.Type == "input_json_delta" {
-				b.delta.WriteString(ev.Delta.PartialJSON)
-			}
-		case "error":
-			r.streamErr = bytes.Clone(data)
-			return false
-		case "message_delta":
-			if ev.Delta.StopReason != "" {
-				r.stop = ev.Delta.StopReason
-			}
-			ev.Usage.merge(&usage)
-		}
-		return true
-	})
-	if !ok {
-		return rawReply{}, false
-	}
-	r.empty, r.usage, r.args = count == 0, usage.usage(), map[string]string{}
-	for _, i := range order {
-		b := blocks[i]
-		args := b.delta.String()
-		if strings.TrimSpace(args) == "" {
-			args = b.input
-		}
-		if args == "" {
-			args = "{}"
-		}
-		r.args[b.id] = args
 	}
 	return r, true
 }

@@ -1,6 +1,7 @@
 package langchaingo
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 
@@ -40,8 +41,10 @@ func TestParseOpenAISSEWithoutIndex(t *testing.T) {
 		"data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"function\":{\"arguments\":\"1}\"}}]}}]}\n\n" +
 		"data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"id\":\"b\",\"function\":{\"name\":\"g\",\"arguments\":\"{}\"}}]},\"finish_reason\":\"tool_calls\"}]}\n\n" +
 		": keep-alive comment\n\ndata: not json\n\ndata: [DONE]\n\n")
-	r, ok := parseOpenAISSE(body)
-	require.True(t, ok)
+	s := newOpenAIStream()
+	require.NoError(t, readStream(bytes.NewReader(body), s, func(string) error { return nil }))
+	r, _, err := s.reply()
+	require.NoError(t, err)
 	assert.Equal(t, "m", r.model)
 	assert.Equal(t, "tool_calls", r.stop)
 	require.Len(t, r.toolCalls, 2)
