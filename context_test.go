@@ -227,3 +227,50 @@ func TestCompactorReplacesDroppedTurns(t *testing.T) {
 	assert.True(t, strings.HasPrefix(hist[1].Content, "Summary "), "the summary replaced the turns in memory")
 	assert.Less(t, len(hist), 1+39*2+1)
 }
+
+func TestTrimmingKeepsTurnsWholeAcrossShapes(t *testing.T) {
+	// Turns of several shapes: parallel calls, text with calls, plain assistant text followed by a
+	// user nudge (the empty-reply retry), and single calls; the window forces trimming at every step.
+	counter, err := llm.NewCounter("gpt-4o")
+	require.NoError(t, err)
+	step := 0
+	model := llmtest.Func(func(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+		checkShape(t, req.Messages)
+		n, err := counter.Count(req)
+		require.NoError(t, err)
+		require.LessOrEqual(t, n.Tokens, 3000-500)
+		// The current turn is intact: every call of the newest assistant message is answered.
+		for i := len(req.Messages) - 1; i >= 0; i-- {
+			if m := req.Messages[i]; m.Role == llm.RoleAssistant {
+				require.Equal(t, len(m.ToolCalls), len(req.Messages)-1-i)
+				break
+			}
+		}
+		step++
+		pad := strings.Repeat("filler text ", 40)
+		msg := llm.Message{Role: llm.RoleAssistant}
+		switch step % 4 {
+		case 0:
+			for k := range 3 {
+				msg.ToolCalls = append(msg.ToolCalls, llm.ToolCall{ID: fmt.Sprintf("p%d_%d", step, k), Name: "echo", Arguments: fmt.Sprintf(`{"text":"%s %d"}`, pad, k)})
+			}
+		case 1:
+			msg.Content = "Thinking aloud. " + pad
+			msg.ToolCalls = []llm.ToolCall{{ID: fmt.Sprint("t", step), Name: "echo", Arguments: `{"text":"x"}`}}
+		case 2:
+			msg.ToolCalls = []llm.ToolCall{{ID: fmt.Sprint("s", step), Name: "echo", Arguments: fmt.Sprintf(`{"text":%q}`, pad+pad)}}
+		case 3:
+			if step > 60 {
+				msg.Content = "final"
+				return &llm.Response{Message: msg}, nil
+			}
+			msg.ToolCalls = []llm.ToolCall{{ID: fmt.Sprint("u", step), Name: "echo", Arguments: `{}`}} // invalid: missing text
+		}
+		return &llm.Response{Message: msg}, nil
+	})
+	a := newAgent(t, agent.Config{Model: model, Tools: []agent.Tool{echoTool()}, ModelName: "gpt-4o",
+		ContextWindow: 3000, ReservedOutputTokens: 500, MaxSteps: 80})
+	res, err := a.Run(context.Background(), "Echo things.")
+	require.NoError(t, err)
+	assert.Equal(t, "final", res.Answer)
+}
