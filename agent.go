@@ -28,6 +28,9 @@ const (
 	// DefaultToolGracePeriod is how long the loop waits, after a tool call's context is cancelled
 	// (run cancelled or ToolTimeout reached), for the tool to return before abandoning it.
 	DefaultToolGracePeriod = 2 * time.Second
+	// DefaultLoopWarnAfter and DefaultLoopStopAfter are the loop-detection thresholds.
+	DefaultLoopWarnAfter = 3
+	DefaultLoopStopAfter = 5
 	// DefaultSystemPrompt is the system prompt when Config.SystemPrompt is "".
 	DefaultSystemPrompt = "You are an autonomous agent. Work towards the user's goal step by step. " +
 		"Call the tools you are given whenever they help, and check their results. " +
@@ -39,6 +42,9 @@ const (
 var (
 	// ErrMaxSteps: the run took Config.MaxSteps steps without a final answer.
 	ErrMaxSteps = errors.New("agent: maximum number of steps reached")
+	// ErrLoopDetected: the model made the same tool call (same canonical arguments)
+	// Config.LoopStopAfter times in a row; that call was not executed.
+	ErrLoopDetected = errors.New("agent: loop detected")
 	// ErrRunDone is returned by Step on a run that already has its final answer.
 	ErrRunDone = errors.New("agent: run is already done")
 )
@@ -100,6 +106,14 @@ type Config struct {
 	Compactor Compactor
 	// Temperature is sent as the sampling temperature; nil leaves the provider's default.
 	Temperature *float64
+	// LoopWarnAfter: from this many identical tool calls in a row (same tool, same canonical
+	// arguments), each result carries a note telling the model it is repeating itself; 0 means
+	// DefaultLoopWarnAfter (3), negative never.
+	LoopWarnAfter int
+	// LoopStopAfter: the call that makes this many identical calls in a row is not executed and the
+	// run stops with ErrLoopDetected and its partial Result; 0 means DefaultLoopStopAfter (5),
+	// negative never.
+	LoopStopAfter int
 	// Hooks run around model and tool calls.
 	Hooks Hooks
 	// Logger receives debug records of steps, model calls and tool calls; nil logs nothing.
@@ -150,6 +164,8 @@ type Agent struct {
 	temperature  *float64
 	hooks        Hooks
 	log          *slog.Logger
+	loopWarn     int // 0: never
+	loopStop     int // 0: never
 
 	// Token accounting.
 	info          llm.ModelInfo
@@ -225,6 +241,7 @@ func New(cfg Config) (*Agent, error) {
 	if a.grace <= 0 {
 		a.grace = DefaultToolGracePeriod
 	}
+	a.loopWarn, a.loopStop = threshold(cfg.LoopWarnAfter, DefaultLoopWarnAfter), threshold(cfg.LoopStopAfter, DefaultLoopStopAfter)
 	if err := a.setAccounting(cfg); err != nil {
 		return nil, err
 	}
@@ -259,6 +276,17 @@ func New(cfg Config) (*Agent, error) {
 		a.specs = append(a.specs, llm.ToolSpec{Name: name, Description: t.Description(), Parameters: ent.schema})
 	}
 	return a, nil
+}
+
+// threshold maps a Config threshold to the Agent's: 0 means def, negative means never (0).
+func threshold(v, def int) int {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
 }
 
 // setAccounting resolves the model's registry entry, the window, the reserve and the budgets.
@@ -472,6 +500,7 @@ func (a *Agent) Step(ctx context.Context, st *RunState, emit func(Event)) (done 
 		Tools:           slices.Clone(a.specs),
 		State:           st.PlannerState,
 		Model:           &stepModel{a: a, st: st, rec: &rec, emit: emit, step: idx, streaming: listening},
+		LastStep:        idx == a.maxSteps-1,
 		maxOutputTokens: a.maxOutput,
 		temperature:     a.temperature,
 	}
@@ -488,9 +517,12 @@ func (a *Agent) Step(ctx context.Context, st *RunState, emit func(Event)) (done 
 	if d.State != nil {
 		st.PlannerState = append(json.RawMessage(nil), d.State...)
 	}
-	rec.Thought = d.Thought
+	if d.Thought == "" && d.Thoughts != nil {
+		d.Thought = d.Thoughts.String()
+	}
+	rec.Thought, rec.Thoughts = d.Thought, d.Thoughts
 	if d.Thought != "" {
-		emit(Event{Kind: EventThought, Step: idx, Text: d.Thought})
+		emit(Event{Kind: EventThought, Step: idx, Text: d.Thought, Thoughts: d.Thoughts})
 	}
 	calls := d.ToolCalls
 	if len(calls) > 0 {
@@ -501,7 +533,7 @@ func (a *Agent) Step(ctx context.Context, st *RunState, emit func(Event)) (done 
 		return false, fmt.Errorf("agent: memory: %w", err)
 	}
 	if len(calls) > 0 {
-		records, hookErr := a.execute(ctx, calls, emit, idx)
+		records, hookErr := a.execute(ctx, st, calls, emit, idx)
 		rec.ToolCalls = records
 		results := make([]ToolResult, len(records))
 		for i := range records {

@@ -210,7 +210,7 @@ func TestEmptyAndNullArgumentsMeanEmptyObject(t *testing.T) {
 		llmtest.Calls(llmtest.Call("ping", ""), llmtest.Call("ping", "  \n\t"), llmtest.Call("ping", "null"), llmtest.Call("ping", " null ")),
 		llmtest.Text("ok"),
 	)
-	a := newAgent(t, agent.Config{Model: model, Tools: []agent.Tool{raw}, MaxParallelTools: 1})
+	a := newAgent(t, agent.Config{Model: model, Tools: []agent.Tool{raw}, MaxParallelTools: 1, LoopWarnAfter: -1})
 	_, err := a.Run(context.Background(), "g")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"{}", "{}", "{}", "{}"}, got)
@@ -357,7 +357,7 @@ func TestMaxStepsReturnsPartialResult(t *testing.T) {
 
 func TestDefaultMaxStepsIs20(t *testing.T) {
 	model := llmtest.Func(func(ctx context.Context, req *llm.Request) (*llm.Response, error) {
-		return &llm.Response{Message: llm.Message{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: fmt.Sprint("c", len(req.Messages)), Name: "echo", Arguments: `{"text":"x"}`}}}}, nil
+		return &llm.Response{Message: llm.Message{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: fmt.Sprint("c", len(req.Messages)), Name: "echo", Arguments: fmt.Sprintf(`{"text":"x%d"}`, len(req.Messages))}}}}, nil
 	})
 	a := newAgent(t, agent.Config{Model: model, Tools: []agent.Tool{echoTool()}})
 	res, err := a.Run(context.Background(), "g")
@@ -895,4 +895,69 @@ func (f streamFunc) Generate(ctx context.Context, req *llm.Request) (*llm.Respon
 
 func (f streamFunc) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.Chunk, error] {
 	return iter.Seq2[llm.Chunk, error](f)
+}
+
+func TestRepeatedCallIsNotedThenStopped(t *testing.T) {
+	var ran atomic.Int32
+	count := agent.NewTool("count", "Counts.", func(ctx context.Context, in struct {
+		N int    `json:"n"`
+		S string `json:"s"`
+	}) (string, error) {
+		ran.Add(1)
+		return "counted", nil
+	})
+	// The same call spelled several ways: key order and spacing do not hide a repeat.
+	model := llmtest.NewScript(
+		llmtest.Calls(llmtest.Call("count", `{"n":1,"s":"x"}`)),
+		llmtest.Calls(llmtest.Call("count", `{"s":"x","n":1}`)),
+		llmtest.Calls(llmtest.Call("count", `{ "n": 1, "s": "x" }`)),
+		llmtest.Calls(llmtest.Call("count", `{"s":"x","n":1}`)),
+		llmtest.Calls(llmtest.Call("count", `{"n":1,"s":"x"}`)),
+		llmtest.Text("never"),
+	)
+	a := newAgent(t, agent.Config{Model: model, Tools: []agent.Tool{count}})
+	res, err := a.Run(context.Background(), "count")
+	require.ErrorIs(t, err, agent.ErrLoopDetected)
+	require.NotNil(t, res)
+	assert.Equal(t, int32(4), ran.Load(), "the fifth identical call is not executed")
+	assert.Len(t, res.Steps, 5)
+	assert.NotContains(t, res.Steps[1].ToolCalls[0].Result.Content, "note from the agent loop")
+	assert.Contains(t, res.Steps[2].ToolCalls[0].Result.Content, "call 3 in a row", "the third repeat sends the model a note")
+	assert.Contains(t, res.Steps[4].ToolCalls[0].Result.Content, "loop detected")
+	assert.False(t, res.Steps[4].ToolCalls[0].Executed)
+	hist, _ := res.State.History(context.Background())
+	assertPaired(t, hist)
+
+	// A different call in between resets the count; thresholds are configurable.
+	model = llmtest.NewScript(
+		llmtest.Calls(llmtest.Call("count", `{"n":1,"s":"x"}`)),
+		llmtest.Calls(llmtest.Call("count", `{"n":1,"s":"x"}`)),
+		llmtest.Calls(llmtest.Call("count", `{"n":2,"s":"x"}`)),
+		llmtest.Calls(llmtest.Call("count", `{"n":1,"s":"x"}`)),
+		llmtest.Calls(llmtest.Call("count", `{"n":1,"s":"x"}`)),
+		llmtest.Text("done"),
+	)
+	a = newAgent(t, agent.Config{Model: model, Tools: []agent.Tool{count}, LoopWarnAfter: 2, LoopStopAfter: 3})
+	res, err = a.Run(context.Background(), "count")
+	require.NoError(t, err)
+	assert.Equal(t, "done", res.Answer)
+	assert.Contains(t, res.Steps[4].ToolCalls[0].Result.Content, "call 2 in a row")
+}
+
+func TestLastStepOffersNoToolsAndAsksForTheAnswer(t *testing.T) {
+	model := llmtest.NewScript(
+		llmtest.Calls(llmtest.Call("echo", `{"text":"a"}`)),
+		llmtest.TextAndCalls("Best answer so far: a.", llmtest.Call("echo", `{"text":"b"}`)),
+	)
+	a := newAgent(t, agent.Config{Model: model, Tools: []agent.Tool{echoTool()}, MaxSteps: 2})
+	res, err := a.Run(context.Background(), "g")
+	require.NoError(t, err)
+	assert.Equal(t, "Best answer so far: a.", res.Answer)
+	reqs := model.Requests()
+	assert.NotEmpty(t, reqs[0].Tools)
+	assert.Empty(t, reqs[1].Tools)
+	assert.Equal(t, agent.FinalStepPrompt, reqs[1].Messages[len(reqs[1].Messages)-1].Content)
+	assert.Empty(t, res.Steps[1].ToolCalls, "tool calls on the last step are not executed")
+	hist, _ := res.State.History(context.Background())
+	assertPaired(t, hist)
 }

@@ -173,10 +173,11 @@ func BenchmarkFitContext(b *testing.B) {
 	var base float64
 	for _, turns := range []int{50, 100, 200} {
 		b.Run("turns="+strconv.Itoa(turns), func(b *testing.B) {
-			text := `{"text":"` + strings.Repeat("a note about the state of things ", 12) + `"}`
+			text := strings.Repeat("a note about the state of things ", 12)
 			model := llmtestFunc(func(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+				n := strconv.Itoa(len(req.Messages))
 				return &llm.Response{Message: llm.Message{Role: llm.RoleAssistant,
-					ToolCalls: []llm.ToolCall{{ID: "c" + strconv.Itoa(len(req.Messages)), Name: "note", Arguments: text}}}}, nil
+					ToolCalls: []llm.ToolCall{{ID: "c" + n, Name: "note", Arguments: `{"text":"` + n + text + `"}`}}}}, nil
 			})
 			note := agent.NewTool("note", "Takes a note.", func(_ context.Context, in benchNoopArgs) (string, error) {
 				return in.Text, nil

@@ -40,6 +40,8 @@ type Event struct {
 	Step int `json:"step"`
 	// Text is the text delta, the thought or the final answer.
 	Text string `json:"text,omitempty"`
+	// Thoughts is the structured thought (EventThought from planners that have one), or nil.
+	Thoughts *Thoughts `json:"thoughts,omitempty"`
 	// Response is the model's answer (EventModelResponse).
 	Response *llm.Response `json:"response,omitempty"`
 	// ToolCall is the call (EventToolCall, EventToolResult); its ID is the tool-call id.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -46,25 +47,33 @@ type RunView struct {
 	// Model is the run's model, wrapped so that each call runs the model hooks, streams text deltas
 	// to the run's events when the model can stream, and adds its usage to the step.
 	Model llm.Model
+	// LastStep is set on the run's last allowed step (Step == MaxSteps-1): a planner offers no tools
+	// and asks for the best final answer (NewRequest does both).
+	LastStep bool
 
 	maxOutputTokens int
 	temperature     *float64
 }
 
+// FinalStepPrompt is the user message NewRequest adds on a run's last allowed step.
+const FinalStepPrompt = "This is your last step: no more tool calls are possible. Give your best final answer now, " +
+	"from what you have gathered so far, and say plainly what is still missing or uncertain."
+
 // NewRequest returns the request a native tool-calling planner sends: the system prompt, the
-// history, every tool, and Config's MaxOutputTokens and Temperature. The request is the caller's:
-// its slices and Temperature are copies (a tool's Parameters bytes are shared and must not be
-// modified in place).
+// history, every tool, and Config's MaxOutputTokens and Temperature. On the last step (LastStep)
+// it offers no tools and ends with FinalStepPrompt. The request is the caller's: its slices and
+// Temperature are copies (a tool's Parameters bytes are shared and must not be modified in place).
 func (v *RunView) NewRequest() *llm.Request {
-	msgs := make([]llm.Message, 0, len(v.Messages)+1)
+	msgs := make([]llm.Message, 0, len(v.Messages)+2)
 	if v.SystemPrompt != "" {
 		msgs = append(msgs, llm.Message{Role: llm.RoleSystem, Content: v.SystemPrompt})
 	}
 	msgs = append(msgs, v.Messages...)
-	req := &llm.Request{
-		Messages:        msgs,
-		Tools:           slices.Clone(v.Tools), // hooks may edit the request; never the Agent's own
-		MaxOutputTokens: v.maxOutputTokens,
+	req := &llm.Request{Messages: msgs, MaxOutputTokens: v.maxOutputTokens}
+	if v.LastStep {
+		req.Messages = append(req.Messages, llm.Message{Role: llm.RoleUser, Content: FinalStepPrompt})
+	} else {
+		req.Tools = slices.Clone(v.Tools) // hooks may edit the request; never the Agent's own
 	}
 	if v.temperature != nil {
 		t := *v.temperature
@@ -86,6 +95,8 @@ type Decision struct {
 	Answer string
 	// Thought is the planner's reasoning for this step, emitted as an EventThought if non-empty.
 	Thought string
+	// Thoughts is the structured form of Thought, for planners that have one (AutoGPT's), or nil.
+	Thoughts *Thoughts
 	// State replaces the planner's slot in the RunState; nil keeps it.
 	State json.RawMessage
 }
@@ -97,7 +108,8 @@ var ErrEmptyResponse = errors.New("agent: model returned an empty response")
 // ToolCallingPlanner is the default Planner: it uses the provider's native tool calling. Each step it
 // sends the system prompt, the history and the tools; an answer with tool calls is executed, an answer
 // with text and no tool calls is the final answer. An empty answer is retried once with a note asking
-// for a tool call or a final answer.
+// for a tool call or a final answer. On the last step no tools are offered: the text is the final
+// answer, and tool calls without text end the run with ErrMaxSteps.
 type ToolCallingPlanner struct{}
 
 // Next implements Planner.
@@ -119,6 +131,12 @@ func (ToolCallingPlanner) Next(ctx context.Context, view *RunView) (*Decision, e
 	}
 	msg := resp.Message
 	msg.Role = llm.RoleAssistant
+	if view.LastStep && len(msg.ToolCalls) > 0 {
+		if strings.TrimSpace(msg.Content) == "" {
+			return nil, fmt.Errorf("%w: the model asked for %d tool call(s) on its last step", ErrMaxSteps, len(msg.ToolCalls))
+		}
+		msg.ToolCalls = nil // no tools on the last step: its text is the answer
+	}
 	d := &Decision{Messages: []llm.Message{msg}}
 	if len(msg.ToolCalls) > 0 {
 		d.ToolCalls = msg.ToolCalls
@@ -130,4 +148,34 @@ func (ToolCallingPlanner) Next(ctx context.Context, view *RunView) (*Decision, e
 
 func isEmptyAnswer(r *llm.Response) bool {
 	return r == nil || (len(r.Message.ToolCalls) == 0 && strings.TrimSpace(r.Message.Content) == "")
+}
+
+// Thoughts are AutoGPT's structured reasoning for one step: what the model thinks, why, its plan,
+// its self-criticism, and a sentence to say to the user.
+type Thoughts struct {
+	Text      string `json:"text,omitempty"`
+	Reasoning string `json:"reasoning,omitempty"`
+	Plan      string `json:"plan,omitempty"`
+	Criticism string `json:"criticism,omitempty"`
+	Speak     string `json:"speak,omitempty"`
+}
+
+// String renders the thoughts as labelled lines, leaving out empty parts.
+func (t *Thoughts) String() string {
+	if t == nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, p := range [...]struct{ label, text string }{
+		{"Thoughts", t.Text}, {"Reasoning", t.Reasoning}, {"Plan", t.Plan}, {"Criticism", t.Criticism}, {"Speak", t.Speak},
+	} {
+		if strings.TrimSpace(p.text) == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(p.label + ": " + p.text)
+	}
+	return b.String()
 }

@@ -33,6 +33,10 @@ type RunState struct {
 	Steps []StepRecord `json:"steps,omitempty"`
 	// PlannerState is the planner's slot (see Decision.State).
 	PlannerState json.RawMessage `json:"planner_state,omitempty"`
+	// LoopCall and LoopCount track loop detection: the canonical form of the last tool call and how
+	// many times in a row it was made (see Config.LoopStopAfter).
+	LoopCall  string `json:"loop_call,omitempty"`
+	LoopCount int    `json:"loop_count,omitempty"`
 	// Messages is the history (without the system prompt). It is filled from the run's Memory when
 	// the state is marshalled, and loaded into a fresh Memory when a restored state takes its next
 	// step; while a run is live, read the history with History.
@@ -67,8 +71,9 @@ type StepRecord struct {
 	DroppedMessages int `json:"dropped_messages,omitempty"`
 	// FinishReason is the finish reason of the step's last model call.
 	FinishReason llm.FinishReason `json:"finish_reason,omitempty"`
-	// Thought is the planner's reasoning, if it gave any.
-	Thought string `json:"thought,omitempty"`
+	// Thought is the planner's reasoning, if it gave any; Thoughts its structured form, if any.
+	Thought  string    `json:"thought,omitempty"`
+	Thoughts *Thoughts `json:"thoughts,omitempty"`
 	// Messages are the messages the planner added (usually the assistant message).
 	Messages []llm.Message `json:"messages,omitempty"`
 	// ToolCalls are the tool calls of this step, in call order, with their results.
@@ -120,4 +125,15 @@ func newRunID() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// countRepeat records call c for loop detection and returns how many times in a row it was made.
+func (s *RunState) countRepeat(c llm.ToolCall) int {
+	key := canonicalCall(c)
+	if key == s.LoopCall {
+		s.LoopCount++
+	} else {
+		s.LoopCall, s.LoopCount = key, 1
+	}
+	return s.LoopCount
 }

@@ -580,7 +580,23 @@ type job struct {
 	rec  ToolCallRecord
 	ent  *toolEntry
 	args json.RawMessage
-	done bool // the result is known without running the tool
+	done bool   // the result is known without running the tool
+	note string // appended to the result (the loop-detection note)
+}
+
+// canonicalCall is the identity loop detection compares: the tool name and the arguments decoded
+// with UseNumber and re-encoded with sorted keys (so key order and spacing do not hide a repeat;
+// numbers keep their spelling); arguments that do not decode compare as their bytes.
+func canonicalCall(c llm.ToolCall) string {
+	dec := json.NewDecoder(strings.NewReader(c.Arguments))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err == nil && !dec.More() {
+		if b, err := json.Marshal(v); err == nil {
+			return c.Name + "\x00" + string(b)
+		}
+	}
+	return c.Name + "\x00\x01" + c.Arguments
 }
 
 // execute runs the tool calls of one step and returns one record per call, in call order.
@@ -590,7 +606,7 @@ type job struct {
 // calls that passed run concurrently, at most a.parallel at once, each under a.toolTimeout; a call
 // that does not return within a.grace after its context ends is abandoned. Every call gets exactly one
 // result, also when ctx is cancelled or a hook fails (the error is returned beside the records).
-func (a *Agent) execute(ctx context.Context, calls []llm.ToolCall, emit func(Event), step int) ([]ToolCallRecord, error) {
+func (a *Agent) execute(ctx context.Context, st *RunState, calls []llm.ToolCall, emit func(Event), step int) ([]ToolCallRecord, error) {
 	jobs := make([]job, len(calls))
 	var hookErr error
 	for i, c := range calls {
@@ -604,6 +620,14 @@ func (a *Agent) execute(ctx context.Context, calls []llm.ToolCall, emit func(Eve
 		if err := ctx.Err(); err != nil {
 			j.fail("not executed: the run was cancelled (" + err.Error() + ")")
 			continue
+		}
+		if n := st.countRepeat(c); a.loopStop > 0 && n >= a.loopStop {
+			hookErr = fmt.Errorf("%w: %s was called %d times in a row with the same arguments", ErrLoopDetected, c.Name, n)
+			j.fail(fmt.Sprintf("not executed: this is call %d in a row of %s with the same arguments; the run stops (loop detected)", n, c.Name))
+			continue
+		} else if a.loopWarn > 0 && n >= a.loopWarn {
+			j.note = fmt.Sprintf("\n\n[note from the agent loop: this is call %d in a row of %s with the same arguments, and its result will not change. "+
+				"Try a different approach or give your final answer; call %d would stop the run.]", n, c.Name, a.loopStop)
 		}
 		ent, ok := a.tools[c.Name]
 		if !ok {
@@ -648,6 +672,7 @@ func (a *Agent) execute(ctx context.Context, calls []llm.ToolCall, emit func(Eve
 	records := make([]ToolCallRecord, len(jobs))
 	for i := range jobs {
 		records[i] = jobs[i].rec
+		records[i].Result.Content += jobs[i].note
 		r := &records[i]
 		if h := a.hooks.AfterToolCall; h != nil {
 			h(ctx, r.Call, r.Result)

@@ -60,7 +60,7 @@ func TestSummarizerInAnAgentKeepsOrderAndCountsUsage(t *testing.T) {
 			return &llm.Response{Message: llm.Message{Role: llm.RoleAssistant, Content: "done: " + req.Messages[2].Content}}, nil
 		}
 		return &llm.Response{Message: llm.Message{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: fmt.Sprint("c", calls), Name: "echo",
-			Arguments: fmt.Sprintf(`{"text":%q}`, strings.Repeat("word ", 300))}}}}, nil
+			Arguments: fmt.Sprintf(`{"text":"%d %s"}`, calls, strings.Repeat("word ", 300))}}}}, nil
 	})
 	echo := agent.NewTool("echo", "Echoes.", func(ctx context.Context, in struct {
 		Text string `json:"text"`
