@@ -176,9 +176,16 @@ type Agent struct {
 	maxTotal      int
 	maxCost       float64
 	compactor     Compactor
-	counterOnce   sync.Once
-	count         *llm.Counter
-	countErr      error
+	counterCell   *counterCell // shared by copies of the Agent (see RunTyped)
+
+	output *outputSpec // set on the copy RunTyped makes
+}
+
+// counterCell builds the token counter once, on first use.
+type counterCell struct {
+	once sync.Once
+	c    *llm.Counter
+	err  error
 }
 
 type toolEntry struct {
@@ -242,6 +249,7 @@ func New(cfg Config) (*Agent, error) {
 		a.grace = DefaultToolGracePeriod
 	}
 	a.loopWarn, a.loopStop = threshold(cfg.LoopWarnAfter, DefaultLoopWarnAfter), threshold(cfg.LoopStopAfter, DefaultLoopStopAfter)
+	a.counterCell = &counterCell{}
 	if err := a.setAccounting(cfg); err != nil {
 		return nil, err
 	}
@@ -501,6 +509,7 @@ func (a *Agent) Step(ctx context.Context, st *RunState, emit func(Event)) (done 
 		State:           st.PlannerState,
 		Model:           &stepModel{a: a, st: st, rec: &rec, emit: emit, step: idx, streaming: listening},
 		LastStep:        idx == a.maxSteps-1,
+		outputHint:      a.outputHint(),
 		maxOutputTokens: a.maxOutput,
 		temperature:     a.temperature,
 	}
@@ -559,6 +568,13 @@ func (a *Agent) Step(ctx context.Context, st *RunState, emit func(Event)) (done 
 		if err := ctx.Err(); err != nil {
 			return false, err
 		}
+	}
+	if a.output != nil {
+		final, answer, err := a.typedOutcome(ctx, st, d, rec.ToolCalls)
+		if err != nil {
+			return false, err
+		}
+		d.Final, d.Answer = final, answer
 	}
 	if d.Final {
 		st.Done, st.Answer = true, d.Answer

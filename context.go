@@ -120,14 +120,15 @@ func sameSpecs(a, b []llm.ToolSpec) bool {
 // counter returns the Agent's token counter, built on first use (building a tokenizer reads the
 // embedded ranks once per process).
 func (a *Agent) counter() (*llm.Counter, error) {
-	a.counterOnce.Do(func() {
-		a.count, a.countErr = llm.NewCounterFor(a.info)
+	cc := a.counterCell
+	cc.once.Do(func() {
+		cc.c, cc.err = llm.NewCounterFor(a.info)
 		if !a.infoKnown && a.log != nil {
 			a.log.Warn("agent: unknown model; token counts are estimates with the registry's fallback",
 				"model", a.info.Name, "context_window", a.info.ContextWindow)
 		}
 	})
-	return a.count, a.countErr
+	return cc.c, cc.err
 }
 
 // reserveFor returns the output tokens reserved for the answer to req.

@@ -53,6 +53,7 @@ type RunView struct {
 
 	maxOutputTokens int
 	temperature     *float64
+	outputHint      string // typed runs: the form of the final answer
 }
 
 // FinalStepPrompt is the user message NewRequest adds on a run's last allowed step.
@@ -71,7 +72,11 @@ func (v *RunView) NewRequest() *llm.Request {
 	msgs = append(msgs, v.Messages...)
 	req := &llm.Request{Messages: msgs, MaxOutputTokens: v.maxOutputTokens}
 	if v.LastStep {
-		req.Messages = append(req.Messages, llm.Message{Role: llm.RoleUser, Content: FinalStepPrompt})
+		prompt := FinalStepPrompt
+		if v.outputHint != "" {
+			prompt += " Answer with " + v.outputHint + " and nothing else."
+		}
+		req.Messages = append(req.Messages, llm.Message{Role: llm.RoleUser, Content: prompt})
 	} else {
 		req.Tools = slices.Clone(v.Tools) // hooks may edit the request; never the Agent's own
 	}

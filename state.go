@@ -37,6 +37,8 @@ type RunState struct {
 	// many times in a row it was made (see Config.LoopStopAfter).
 	LoopCall  string `json:"loop_call,omitempty"`
 	LoopCount int    `json:"loop_count,omitempty"`
+	// OutputErrors counts the invalid final answers of a typed run (RunTyped) so far.
+	OutputErrors int `json:"output_errors,omitempty"`
 	// Messages is the history (without the system prompt). It is filled from the run's Memory when
 	// the state is marshalled, and loaded into a fresh Memory when a restored state takes its next
 	// step; while a run is live, read the history with History.
