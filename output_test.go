@@ -22,7 +22,7 @@ func TestRunTypedWithToolsAndRetries(t *testing.T) {
 	model := llmtest.NewScript(
 		llmtest.Calls(llmtest.Call("add", `{"a":2,"b":3}`)),
 		llmtest.Calls(llmtest.Call(agent.OutputToolName, `{"sum":"five","explanation":"2+3"}`)), // invalid: fed back
-		llmtest.Text("The sum is 5."), // not JSON: fed back
+		llmtest.Text("The sum is 5."),                                                           // not JSON: fed back
 		llmtest.Calls(llmtest.Call(agent.OutputToolName, `{"sum":5,"explanation":"2+3"}`)),
 	)
 	a := newAgent(t, agent.Config{Model: model, Tools: []agent.Tool{addTool()}})
