@@ -87,12 +87,14 @@ type Config struct {
 	// ContextWindow overrides the registry's context window, in tokens; 0 keeps it.
 	ContextWindow int
 	// ReservedOutputTokens is the room kept free in the context window for the answer, in tokens;
-	// 0 means MaxOutputTokens when set, else the smaller of the model's maximum output and a
-	// quarter of the window.
+	// 0 means the smaller of the model's maximum output and a quarter of the window. It is never
+	// less than MaxOutputTokens (the answer may take that much).
 	ReservedOutputTokens int
 	// MaxToolResultTokens caps one tool result as the model sees it, in tokens: a longer one is cut
 	// to its head and tail (at rune boundaries) with a note of its original size; 0 means a
-	// quarter of the window left after the reserve. The ToolCallRecord keeps the whole output.
+	// quarter of the window left after the reserve; less than MinToolResultTokens is an error.
+	// When a turn has n > 1 results, each is also capped to an equal share of half that window
+	// left, so that the turn fits. The ToolCallRecord keeps the whole output.
 	MaxToolResultTokens int
 	// MaxTotalTokens is the run's budget of input plus output tokens; 0 means none. Before each
 	// model call the exact prompt count plus the call's maximum output tokens is checked against
@@ -321,12 +323,16 @@ func (a *Agent) setAccounting(cfg Config) error {
 	default:
 		a.reserve = min(a.info.MaxOutputTokens, a.window/4)
 	}
+	a.reserve = max(a.reserve, cfg.MaxOutputTokens)
 	if a.reserve >= a.window {
 		return fmt.Errorf("agent: %d tokens reserved for the answer leave nothing of the %d-token context window of %q", a.reserve, a.window, a.info.Name)
 	}
 	a.maxToolResult = cfg.MaxToolResultTokens
 	if a.maxToolResult == 0 {
-		a.maxToolResult = (a.window - a.reserve) / 4
+		a.maxToolResult = max((a.window-a.reserve)/4, MinToolResultTokens)
+	}
+	if a.maxToolResult < MinToolResultTokens {
+		return fmt.Errorf("agent: MaxToolResultTokens %d is below the minimum of %d", a.maxToolResult, MinToolResultTokens)
 	}
 	a.maxTotal, a.maxCost, a.compactor = cfg.MaxTotalTokens, cfg.MaxCostUSD, cfg.Compactor
 	if a.maxCost > 0 && !a.info.Priced() {
@@ -547,7 +553,7 @@ func (a *Agent) Step(ctx context.Context, st *RunState, emit func(Event)) (done 
 		results := make([]ToolResult, len(records))
 		for i := range records {
 			results[i] = records[i].Result
-			results[i].Content = a.truncateToolOutput(results[i].Content)
+			results[i].Content = a.truncateToolOutput(results[i].Content, a.toolResultCap(len(records)))
 		}
 		var obs []llm.Message
 		if o, ok := a.planner.(Observer); ok {
@@ -653,6 +659,9 @@ func (m *stepModel) Generate(ctx context.Context, req *llm.Request) (resp *llm.R
 			return nil, err
 		}
 	}
+	if err := checkShape(req.Messages); err != nil {
+		return nil, err
+	}
 	if a.needExactInput() {
 		if !fr.counted {
 			c, err := a.counter()
@@ -697,7 +706,7 @@ func (m *stepModel) Generate(ctx context.Context, req *llm.Request) (resp *llm.R
 		}
 		return nil, err
 	}
-	u := resp.Usage
+	u := saneUsage(resp.Usage)
 	if u == (llm.Usage{}) && a.needExactInput() {
 		// The provider reported no usage; budgets still need one: our count stands in.
 		u = llm.Usage{InputTokens: fr.tokens, OutputTokens: a.countOutput(resp.Message)}

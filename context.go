@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"unicode/utf8"
 
 	"github.com/autogpt-go/agent/llm"
@@ -62,6 +61,9 @@ type CompactInput struct {
 	Model llm.Model
 	// MaxTokens is the most tokens the returned message may take.
 	MaxTokens int
+	// MaxInputTokens is the most prompt tokens one model call of the Compactor may send: the
+	// context window less the room reserved for the answer.
+	MaxInputTokens int
 }
 
 // MemoryRewriter is implemented by a Memory that can replace part of its history. A Compactor's
@@ -133,34 +135,8 @@ func (a *Agent) counter() (*llm.Counter, error) {
 
 // reserveFor returns the output tokens reserved for the answer to req.
 func (a *Agent) reserveFor(req *llm.Request) int {
-	if req.MaxOutputTokens > 0 {
-		return req.MaxOutputTokens
-	}
-	return a.reserve
-}
-
-// upperBound bounds the prompt tokens of req from byte lengths, without tokenising: a byte-level
-// BPE token covers at least one byte of text, and the framing of each part is bounded by a constant
-// (TOKEN_RULES.md: at most a dozen tokens per message, tool call or tool result; tool definitions
-// render in at most twice their JSON length).
-func upperBound(req *llm.Request, info llm.ModelInfo) int {
-	n := 128
-	for _, m := range req.Messages {
-		n += 16 + len(m.Content) + len(m.Name)
-		for _, c := range m.ToolCalls {
-			n += 64 + 2*len(c.Name) + 2*len(c.Arguments)
-		}
-	}
-	for _, t := range req.Tools {
-		n += 64 + 2*len(t.Name) + 2*len(t.Description) + 2*len(t.Parameters)
-	}
-	if rf := req.ResponseFormat; rf != nil {
-		n += 64 + len(rf.Name) + 2*len(rf.Schema)
-	}
-	if info.Estimate {
-		n = int(math.Ceil(float64(n)*(1+info.SafetyMargin))) + 1024
-	}
-	return n
+	// The answer may take MaxOutputTokens: a prompt leaving less room is one the provider refuses.
+	return max(a.reserve, req.MaxOutputTokens)
 }
 
 // toolNameFor finds the name of the tool a RoleTool message answers.
@@ -205,12 +181,14 @@ type fitResult struct {
 func (m *stepModel) fit(ctx context.Context, req *llm.Request) (fitResult, error) {
 	a := m.a
 	limit := a.window - a.reserveFor(req)
-	if b := upperBound(req, a.info); b <= limit && !a.needExactInput() {
-		return fitResult{tokens: b}, nil
-	}
 	c, err := a.counter()
 	if err != nil {
 		return fitResult{}, err
+	}
+	// A prompt far below the window needs no tokenising: the bound counts the fixed part (tool
+	// definitions, response format) exactly, once, and the messages from their byte lengths.
+	if b := c.UpperBound(req); b <= limit && !a.needExactInput() {
+		return fitResult{tokens: b}, nil
 	}
 	fs := m.st.fitCache()
 	dropped := 0
@@ -236,9 +214,12 @@ func (m *stepModel) fit(ctx context.Context, req *llm.Request) (fitResult, error
 		// again, so fitting always ends.
 		if round < 2 {
 			old := append([]llm.Message(nil), req.Messages[h:h+drop]...)
-			msg, err := a.compactor.Compact(ctx, CompactInput{Goal: m.st.Goal, Dropped: old, Model: &stepModel{a: a, st: m.st, rec: m.rec, emit: m.emit, step: m.step, nested: true}, MaxTokens: max(limit/8, 256)})
+			msg, err := a.compactor.Compact(ctx, CompactInput{Goal: m.st.Goal, Dropped: old, Model: &stepModel{a: a, st: m.st, rec: m.rec, emit: m.emit, step: m.step, nested: true}, MaxTokens: max(limit/8, 256), MaxInputTokens: limit})
 			if err != nil {
 				return fitResult{}, fmt.Errorf("agent: compacting %d messages: %w", drop, err)
+			}
+			if msg.Role != llm.RoleUser && msg.Role != llm.RoleAssistant || len(msg.ToolCalls) > 0 || msg.ToolCallID != "" {
+				return fitResult{}, fmt.Errorf("agent: Compactor returned a %s message with %d tool calls; it must return a user (or plain assistant) message", msg.Role, len(msg.ToolCalls))
 			}
 			repl = []llm.Message{msg}
 			m.persist(ctx, req.Messages[h:], drop, msg)
@@ -405,10 +386,25 @@ func (m *stepModel) checkBudget(req *llm.Request, input int) error {
 	return nil
 }
 
+// toolResultCap is the token cap of each of n results of one turn: Config.MaxToolResultTokens, and
+// at most an equal share of half the window left after the reserve, so that a turn of many
+// parallel results still fits (but never below MinToolResultTokens).
+func (a *Agent) toolResultCap(n int) int {
+	c := a.maxToolResult
+	if n > 1 {
+		c = min(c, max((a.window-a.reserve)/(2*n), MinToolResultTokens))
+	}
+	return c
+}
+
+// MinToolResultTokens is the smallest cap a tool result is cut to: room for some head and tail and
+// the truncation note.
+const MinToolResultTokens = 128
+
 // truncateToolOutput cuts s to at most limit tokens, keeping its head and tail at rune boundaries
 // and saying how much was cut. s is returned unchanged when it fits.
-func (a *Agent) truncateToolOutput(s string) string {
-	if a.maxToolResult <= 0 || len(s) <= a.maxToolResult { // a token covers at least one byte
+func (a *Agent) truncateToolOutput(s string, limit int) string {
+	if limit <= 0 || len(s) <= limit { // a token covers at least one byte
 		return s
 	}
 	c, err := a.counter()
@@ -417,13 +413,10 @@ func (a *Agent) truncateToolOutput(s string) string {
 	}
 	tok := c.Tokenizer()
 	ids, err := tok.Encode(s)
-	if err != nil || len(ids) <= a.maxToolResult {
+	if err != nil || len(ids) <= limit {
 		return s
 	}
-	keep := a.maxToolResult - 64 // room for the note
-	if keep < 16 {
-		keep = a.maxToolResult / 2
-	}
+	keep := limit - 64 // room for the note (at most about 40 tokens)
 	headN := keep * 2 / 3
 	tailN := keep - headN
 	head := trimPartialRuneEnd(tok.Decode(ids[:headN]))
@@ -469,3 +462,52 @@ func (a *Agent) countOutput(msg llm.Message) int {
 	}
 	return n
 }
+
+// maxUsageTokens bounds each usage figure a provider reports (2^40 tokens, far beyond any real
+// call), so that absurd or negative figures cannot overflow the run's sums or disable a budget.
+const maxUsageTokens = 1 << 40
+
+func saneUsage(u llm.Usage) llm.Usage {
+	clamp := func(n int) int { return min(max(n, 0), maxUsageTokens) }
+	u.InputTokens, u.OutputTokens = clamp(u.InputTokens), clamp(u.OutputTokens)
+	u.CachedInputTokens = min(clamp(u.CachedInputTokens), u.InputTokens)
+	u.ReasoningTokens = min(clamp(u.ReasoningTokens), u.OutputTokens)
+	return u
+}
+
+// checkShape reports a prompt no provider accepts: a tool message that answers no call of the
+// assistant message before it, or a call left without its result before the next message.
+func checkShape(msgs []llm.Message) error {
+	for i := 0; i < len(msgs); i++ {
+		m := msgs[i]
+		if m.Role == llm.RoleTool {
+			return fmt.Errorf("%w: message %d is a tool result (for %q) that follows no tool call", ErrInvalidPrompt, i, m.ToolCallID)
+		}
+		if m.Role != llm.RoleAssistant || len(m.ToolCalls) == 0 {
+			continue
+		}
+		open := make(map[string]bool, len(m.ToolCalls))
+		for _, c := range m.ToolCalls {
+			open[c.ID] = true
+		}
+		j := i + 1
+		for ; j < len(msgs) && msgs[j].Role == llm.RoleTool; j++ {
+			if !open[msgs[j].ToolCallID] {
+				return fmt.Errorf("%w: tool result %d answers %q, which message %d did not call (or called twice)", ErrInvalidPrompt, j, msgs[j].ToolCallID, i)
+			}
+			delete(open, msgs[j].ToolCallID)
+		}
+		for _, c := range m.ToolCalls {
+			if open[c.ID] {
+				return fmt.Errorf("%w: tool call %q of message %d has no result", ErrInvalidPrompt, c.ID, i)
+			}
+		}
+		i = j - 1
+	}
+	return nil
+}
+
+// ErrInvalidPrompt is returned (wrapped) before a model call whose prompt breaks the pairing of tool
+// calls and tool results (for example after a hook or a planner reshaped it): providers reject such
+// prompts.
+var ErrInvalidPrompt = errors.New("agent: invalid prompt")

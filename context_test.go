@@ -3,6 +3,7 @@ package agent_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -276,4 +277,89 @@ func TestTrimmingKeepsTurnsWholeAcrossShapes(t *testing.T) {
 	res, err := a.Run(context.Background(), "Echo things.")
 	require.NoError(t, err)
 	assert.Equal(t, "final", res.Answer)
+}
+
+func TestAbsurdUsageCannotDisableTheBudget(t *testing.T) {
+	for name, u := range map[string]llm.Usage{
+		"huge":     {InputTokens: math.MaxInt, OutputTokens: math.MaxInt},
+		"negative": {InputTokens: -1_000_000, OutputTokens: -5},
+	} {
+		t.Run(name, func(t *testing.T) {
+			model := llmtest.Func(func(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+				return &llm.Response{Message: llm.Message{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{
+					{ID: fmt.Sprint("c", len(req.Messages)), Name: "echo", Arguments: fmt.Sprintf(`{"text":"%d"}`, len(req.Messages))}}}, Usage: u}, nil
+			})
+			a := newAgent(t, agent.Config{Model: model, Tools: []agent.Tool{echoTool()}, ModelName: "gpt-4o", MaxTotalTokens: 20000, MaxOutputTokens: 100, MaxSteps: 50})
+			res, err := a.Run(context.Background(), "g")
+			require.Error(t, err)
+			assert.GreaterOrEqual(t, res.Usage.InputTokens, 0)
+			assert.GreaterOrEqual(t, res.Usage.TotalTokens(), 0)
+			if name == "huge" {
+				require.ErrorIs(t, err, agent.ErrBudgetExceeded)
+				require.Len(t, res.Steps, 2)
+				assert.Equal(t, 0, res.Steps[1].ModelCalls, "the budget stops the run before the second call")
+			}
+		})
+	}
+}
+
+func TestCompactorMustReturnAPlainMessage(t *testing.T) {
+	bad := compactorFunc(func(ctx context.Context, in agent.CompactInput) (llm.Message, error) {
+		return llm.Message{Role: llm.RoleTool, ToolCallID: "x", Content: "summary"}, nil
+	})
+	model := llmtest.Func(func(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+		return &llm.Response{Message: llm.Message{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: fmt.Sprint("c", len(req.Messages)), Name: "echo",
+			Arguments: fmt.Sprintf(`{"text":"%d %s"}`, len(req.Messages), strings.Repeat("word ", 300))}}}}, nil
+	})
+	a := newAgent(t, agent.Config{Model: model, Tools: []agent.Tool{echoTool()}, ModelName: "gpt-4o", ContextWindow: 4000, ReservedOutputTokens: 500, Compactor: bad})
+	res, err := a.Run(context.Background(), "g")
+	require.ErrorContains(t, err, "Compactor returned a tool message")
+	hist, _ := res.State.History(context.Background())
+	checkShape(t, hist)
+}
+
+type compactorFunc func(ctx context.Context, in agent.CompactInput) (llm.Message, error)
+
+func (f compactorFunc) Compact(ctx context.Context, in agent.CompactInput) (llm.Message, error) {
+	return f(ctx, in)
+}
+
+func TestHookThatBreaksPairingIsCaughtBeforeTheCall(t *testing.T) {
+	model := llmtest.NewScript(llmtest.Text("never"))
+	a := newAgent(t, agent.Config{Model: model, Hooks: agent.Hooks{BeforeModelCall: func(ctx context.Context, req *llm.Request) error {
+		req.Messages = append(req.Messages, llm.Message{Role: llm.RoleTool, ToolCallID: "ghost", Content: "x"})
+		return nil
+	}}})
+	_, err := a.Run(context.Background(), "g")
+	require.ErrorIs(t, err, agent.ErrInvalidPrompt)
+	assert.Equal(t, 0, model.Calls())
+}
+
+func TestReserveCoversMaxOutputTokensAndParallelResultsShareTheWindow(t *testing.T) {
+	_, err := agent.New(agent.Config{Model: llmtest.NewScript(), ModelName: "gpt-4o", ContextWindow: 4000, ReservedOutputTokens: 500, MaxOutputTokens: 5000})
+	require.Error(t, err, "an answer cap beyond the window is refused at New")
+	_, err = agent.New(agent.Config{Model: llmtest.NewScript(), MaxToolResultTokens: 20})
+	require.Error(t, err, "a cap too small for the truncation note is refused")
+
+	big := agent.NewTool("read", "Reads a big file.", func(ctx context.Context, in echoArgs) (string, error) {
+		return strings.Repeat(in.Text+" lorem ipsum dolor sit amet ", 2000), nil
+	})
+	var calls []llm.ToolCall
+	for i := range 8 {
+		calls = append(calls, llmtest.Call("read", fmt.Sprintf(`{"text":"file%d"}`, i)))
+	}
+	counter, _ := llm.NewCounter("gpt-4o")
+	model := llmtest.Func(func(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+		n, err := counter.Count(req)
+		require.NoError(t, err)
+		require.LessOrEqual(t, n.Tokens, 4000-1000)
+		if len(req.Messages) > 2 {
+			return &llm.Response{Message: llm.Message{Role: llm.RoleAssistant, Content: "read them all"}}, nil
+		}
+		return &llm.Response{Message: llm.Message{Role: llm.RoleAssistant, ToolCalls: calls}}, nil
+	})
+	a := newAgent(t, agent.Config{Model: model, Tools: []agent.Tool{big}, ModelName: "gpt-4o", ContextWindow: 4000, ReservedOutputTokens: 600, MaxOutputTokens: 1000})
+	res, err := a.Run(context.Background(), "read 8 files")
+	require.NoError(t, err, "eight large parallel results still fit")
+	assert.Equal(t, "read them all", res.Answer)
 }

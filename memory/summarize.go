@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	agent "github.com/autogpt-go/agent"
 	"github.com/autogpt-go/agent/llm"
@@ -64,6 +65,18 @@ func (s *Summarizer) Compact(ctx context.Context, in agent.CompactInput) (llm.Me
 	if chunkTokens <= 0 {
 		chunkTokens = DefaultChunkTokens
 	}
+	if in.MaxInputTokens > 0 {
+		// Leave room in the window for the instructions, the goal and the framing.
+		budget := in.MaxInputTokens
+		if info := counter.Info(); info.Estimate {
+			budget = int(float64(budget) / (1 + info.SafetyMargin)) // counts of this model carry a margin
+		}
+		room := budget - summaryOverhead(counter.Tokenizer(), s.Prompt, in.Goal)
+		if room < 64 {
+			return llm.Message{}, fmt.Errorf("memory: the summariser's window (%d tokens) leaves no room for the transcript", in.MaxInputTokens)
+		}
+		chunkTokens = min(chunkTokens, room)
+	}
 	parts := make([]string, 0, len(in.Dropped))
 	for i, m := range in.Dropped {
 		parts = append(parts, render(in.Dropped, i, m))
@@ -117,6 +130,17 @@ func (s *Summarizer) summarise(ctx context.Context, model llm.Model, in agent.Co
 		return "", errors.New("memory: summarising: the model returned an empty summary")
 	}
 	return text, nil
+}
+
+// summaryOverhead bounds the tokens of a summarisation request without its transcript: the
+// system prompt, the goal line, the labels and per-message framing (64 tokens of slack).
+func summaryOverhead(tok *llm.Tokenizer, prompt, goal string) int {
+	if prompt == "" {
+		prompt = DefaultSummaryPrompt
+	}
+	p, _ := tok.Count(prompt)
+	g, _ := tok.Count(goal)
+	return p + g + 96
 }
 
 // render writes one message of the transcript as a line a summariser can read.
@@ -175,9 +199,7 @@ func chunk(tok *llm.Tokenizer, parts []string, limit int) ([]string, error) {
 			if err != nil {
 				return nil, err
 			}
-			for start := 0; start < len(ids); start += limit {
-				chunks = append(chunks, strings.ToValidUTF8(tok.Decode(ids[start:min(start+limit, len(ids))]), ""))
-			}
+			chunks = append(chunks, splitByTokens(tok, p, ids, limit)...)
 			continue
 		}
 		if used+n+1 > limit {
@@ -192,4 +214,28 @@ func chunk(tok *llm.Tokenizer, parts []string, limit int) ([]string, error) {
 	}
 	flush()
 	return chunks, nil
+}
+
+// splitByTokens cuts p (whose tokens are ids) into pieces of at most limit tokens, at rune
+// boundaries: a character that a token boundary splits goes whole into the next piece, so no
+// character is lost.
+func splitByTokens(tok *llm.Tokenizer, p string, ids []int, limit int) []string {
+	var pieces []string
+	start, off := 0, 0 // byte offsets into p
+	for i := 0; i < len(ids); i += limit {
+		end := min(i+limit, len(ids))
+		off += len(tok.Decode(ids[i:end])) // tokens are byte sequences: decoded lengths add up
+		cut := min(off, len(p))
+		for cut > start && cut < len(p) && !utf8.RuneStart(p[cut]) {
+			cut-- // back to the start of the split character
+		}
+		if cut > start {
+			pieces = append(pieces, p[start:cut])
+			start = cut
+		}
+	}
+	if start < len(p) {
+		pieces = append(pieces, p[start:])
+	}
+	return pieces
 }

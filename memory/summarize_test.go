@@ -75,3 +75,38 @@ func TestSummarizerInAnAgentKeepsOrderAndCountsUsage(t *testing.T) {
 	assert.Equal(t, "done: "+memory.SummaryPrefix+"echoed many words", res.Answer, "system, goal, then the summary")
 	assert.GreaterOrEqual(t, res.Usage.InputTokens, 1000, "summarisation calls count to the run's usage")
 }
+
+func TestSummarizerKeepsEveryCharacterAndFitsTheWindow(t *testing.T) {
+	var got strings.Builder
+	var mu sync.Mutex
+	model := llmtest.Func(func(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !strings.Contains(req.Messages[1].Content, "Partial summaries") {
+			_, transcript, _ := strings.Cut(req.Messages[1].Content, "Transcript of the earlier steps:\n\n")
+			got.WriteString(strings.TrimPrefix(transcript, "[user] "))
+		}
+		return &llm.Response{Message: llm.Message{Role: llm.RoleAssistant, Content: "ok"}}, nil
+	})
+	text := strings.Repeat("🦜", 40) + strings.Repeat("漢", 30)
+	s := &memory.Summarizer{ChunkTokens: 7}
+	_, err := s.Compact(context.Background(), agent.CompactInput{Goal: "g", Dropped: []llm.Message{{Role: llm.RoleUser, Content: text}}, Model: model, MaxTokens: 50})
+	require.NoError(t, err)
+	assert.Equal(t, text, got.String(), "a long message split by tokens loses no character")
+
+	// The window bounds every summarisation request.
+	counter, _ := llm.NewCounter("")
+	var maxSeen int
+	model2 := llmtest.Func(func(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+		n, _ := counter.Count(req)
+		maxSeen = max(maxSeen, n.Tokens)
+		return &llm.Response{Message: llm.Message{Role: llm.RoleAssistant, Content: "ok"}}, nil
+	})
+	var dropped []llm.Message
+	for range 40 {
+		dropped = append(dropped, llm.Message{Role: llm.RoleUser, Content: strings.Repeat("lorem ipsum ", 100)})
+	}
+	_, err = (&memory.Summarizer{}).Compact(context.Background(), agent.CompactInput{Goal: "g", Dropped: dropped, Model: model2, MaxTokens: 100, MaxInputTokens: 3000})
+	require.NoError(t, err)
+	assert.LessOrEqual(t, maxSeen, 3000)
+}
