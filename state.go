@@ -33,10 +33,10 @@ type RunState struct {
 	Steps []StepRecord `json:"steps,omitempty"`
 	// PlannerState is the planner's slot (see Decision.State).
 	PlannerState json.RawMessage `json:"planner_state,omitempty"`
-	// LoopCall and LoopCount track loop detection: the canonical form of the last tool call and how
-	// many times in a row it was made (see Config.LoopStopAfter).
-	LoopCall  string `json:"loop_call,omitempty"`
-	LoopCount int    `json:"loop_count,omitempty"`
+	// LoopCall and LoopCount track loop detection: the last tool call (name and arguments as sent)
+	// and how many times in a row it was made (see Config.LoopStopAfter).
+	LoopCall  *llm.ToolCall `json:"loop_call,omitempty"`
+	LoopCount int           `json:"loop_count,omitempty"`
 	// OutputErrors counts the invalid final answers of a typed run (RunTyped) so far.
 	OutputErrors int `json:"output_errors,omitempty"`
 	// Messages is the history (without the system prompt). It is filled from the run's Memory when
@@ -130,12 +130,13 @@ func newRunID() string {
 }
 
 // countRepeat records call c for loop detection and returns how many times in a row it was made.
+// Arguments are canonicalised only when the names match and the bytes differ, so the first call of
+// a run and calls of different tools cost nothing.
 func (s *RunState) countRepeat(c llm.ToolCall) int {
-	key := canonicalCall(c)
-	if key == s.LoopCall {
+	if p := s.LoopCall; p != nil && p.Name == c.Name && (p.Arguments == c.Arguments || canonicalCall(*p) == canonicalCall(c)) {
 		s.LoopCount++
 	} else {
-		s.LoopCall, s.LoopCount = key, 1
+		s.LoopCall, s.LoopCount = &llm.ToolCall{Name: c.Name, Arguments: c.Arguments}, 1
 	}
 	return s.LoopCount
 }

@@ -251,22 +251,26 @@ func parseArguments(args json.RawMessage) (json.RawMessage, any, error) {
 }
 
 // duplicateKey reports the first key that appears twice in one object of data, which must be valid
-// JSON. Keys are compared after unescaping ("a" and "\u0061" are the same key).
+// JSON. Keys are compared after unescaping ("a" and "\\u0061" are the same key). It does not
+// allocate for objects of up to 16 keys in all and 8 levels of nesting.
 func duplicateKey(data []byte) (string, bool) {
 	type frame struct {
 		obj, wantKey bool
-		keys         [][]byte
+		keys         int // index in keys where this object's keys start
 	}
-	var stack []frame
+	var fbuf [8]frame
+	var kbuf [16][]byte
+	stack, keys := fbuf[:0], kbuf[:0]
 	for i := 0; i < len(data); i++ {
 		switch data[i] {
 		case '{':
-			stack = append(stack, frame{obj: true, wantKey: true})
+			stack = append(stack, frame{obj: true, wantKey: true, keys: len(keys)})
 		case '[':
-			stack = append(stack, frame{})
+			stack = append(stack, frame{keys: len(keys)})
 		case '}', ']':
-			if len(stack) > 0 {
-				stack = stack[:len(stack)-1]
+			if n := len(stack); n > 0 {
+				keys = keys[:stack[n-1].keys]
+				stack = stack[:n-1]
 			}
 		case ',':
 			if n := len(stack); n > 0 && stack[n-1].obj {
@@ -290,12 +294,12 @@ func duplicateKey(data []byte) (string, bool) {
 						key = []byte(k)
 					}
 				}
-				for _, seen := range f.keys {
+				for _, seen := range keys[f.keys:] {
 					if bytes.Equal(seen, key) {
 						return string(key), true
 					}
 				}
-				f.keys = append(f.keys, key)
+				keys = append(keys, key)
 				f.wantKey = false
 			}
 			i = end
