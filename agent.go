@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -285,6 +286,11 @@ func New(cfg Config) (*Agent, error) {
 		a.tools[name] = ent
 		a.specs = append(a.specs, llm.ToolSpec{Name: name, Description: t.Description(), Parameters: ent.schema})
 	}
+	if v, ok := a.planner.(ToolValidator); ok {
+		if err := v.ValidateTools(slices.Clone(a.specs)); err != nil {
+			return nil, fmt.Errorf("agent: planner refuses the tools: %w", err)
+		}
+	}
 	return a, nil
 }
 
@@ -335,6 +341,9 @@ func (a *Agent) setAccounting(cfg Config) error {
 		return fmt.Errorf("agent: MaxToolResultTokens %d is below the minimum of %d", a.maxToolResult, MinToolResultTokens)
 	}
 	a.maxTotal, a.maxCost, a.compactor = cfg.MaxTotalTokens, cfg.MaxCostUSD, cfg.Compactor
+	if math.IsNaN(cfg.MaxCostUSD) || math.IsInf(cfg.MaxCostUSD, 0) {
+		return fmt.Errorf("agent: MaxCostUSD is %v, want a finite number", cfg.MaxCostUSD)
+	}
 	if a.maxCost > 0 && !a.info.Priced() {
 		return fmt.Errorf("agent: MaxCostUSD is set but model %q has no price: register one with llm.RegisterModel", a.info.Name)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
@@ -960,4 +961,51 @@ func TestLastStepOffersNoToolsAndAsksForTheAnswer(t *testing.T) {
 	assert.Empty(t, res.Steps[1].ToolCalls, "tool calls on the last step are not executed")
 	hist, _ := res.State.History(context.Background())
 	assertPaired(t, hist)
+}
+
+func TestApprovedCallsBeforeAStopAreNotExecuted(t *testing.T) {
+	var ran atomic.Int32
+	tool := agent.NewTool("write", "", func(ctx context.Context, in echoArgs) (string, error) {
+		ran.Add(1)
+		return "wrote " + in.Text, nil
+	})
+	hooks := agent.Hooks{BeforeToolCall: func(ctx context.Context, c llm.ToolCall) (agent.ToolVerdict, error) {
+		if strings.Contains(c.Arguments, "stop") {
+			return agent.ToolVerdict{}, errors.New("user said n")
+		}
+		return agent.ToolVerdict{}, nil
+	}}
+	model := llmtest.NewScript(llmtest.Calls(llmtest.Call("write", `{"text":"a"}`), llmtest.Call("write", `{"text":"stop"}`)))
+	a := newAgent(t, agent.Config{Model: model, Tools: []agent.Tool{tool}, Hooks: hooks})
+	res, err := a.Run(context.Background(), "g")
+	require.ErrorContains(t, err, "user said n")
+	assert.Equal(t, int32(0), ran.Load())
+	rec := res.Steps[0].ToolCalls
+	require.Len(t, rec, 2)
+	for _, r := range rec {
+		assert.False(t, r.Executed)
+		assert.True(t, r.Result.IsError)
+		assert.Contains(t, r.Result.Content, "not executed")
+	}
+}
+
+type reservesFinish struct{ agent.ToolCallingPlanner }
+
+func (reservesFinish) ValidateTools(tools []llm.ToolSpec) error {
+	for _, t := range tools {
+		if strings.EqualFold(t.Name, "finish") {
+			return errors.New("finish is reserved")
+		}
+	}
+	return nil
+}
+
+func TestPlannerCanRefuseTools(t *testing.T) {
+	finish := agent.NewTool("Finish", "", func(ctx context.Context, in noArgs) (string, error) { return "", nil })
+	_, err := agent.New(agent.Config{Model: llmtest.NewScript(), Planner: reservesFinish{}, Tools: []agent.Tool{finish}})
+	require.ErrorContains(t, err, "finish is reserved")
+	_, err = agent.New(agent.Config{Model: llmtest.NewScript(), Planner: reservesFinish{}, Tools: []agent.Tool{echoTool()}})
+	require.NoError(t, err)
+	_, err = agent.New(agent.Config{Model: llmtest.NewScript(), ModelName: "gpt-4o", MaxCostUSD: math.NaN()})
+	require.Error(t, err)
 }

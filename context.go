@@ -273,14 +273,14 @@ func (m *stepModel) measure(c *llm.Counter, fs *fitState, req *llm.Request, limi
 	if total <= limit {
 		return res, 0, total, nil
 	}
-	// Turns: a turn starts at every message that is not a tool result.
-	last := len(rest)
-	for last > 0 && rest[last-1].Role == llm.RoleTool {
+	// Turns: a turn starts at each assistant message and holds what follows it up to the next one
+	// (its tool results, or a text planner's observation and notes), so an answer is never kept
+	// without the call it answers. The current turn is the newest one.
+	last := len(rest) - 1
+	for last > 0 && rest[last].Role != llm.RoleAssistant {
 		last--
 	}
-	if last > 0 {
-		last-- // the current turn: the newest assistant message with its results (or the newest message)
-	}
+	last = max(last, 0)
 	current := 0
 	for _, n := range counts[last:] {
 		current += n
@@ -292,7 +292,7 @@ func (m *stepModel) measure(c *llm.Counter, fs *fitState, req *llm.Request, limi
 	// Keep turns from the newest backwards while they fit; drop the rest, in whole turns.
 	keepFrom, used := last, head+current
 	for i := last - 1; i >= 0; i-- {
-		if rest[i].Role == llm.RoleTool {
+		if rest[i].Role != llm.RoleAssistant && i > 0 {
 			continue
 		}
 		turn := 0

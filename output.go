@@ -153,14 +153,22 @@ func (a *Agent) checkOutput(text string) (string, error) {
 		}
 		s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "```"))
 	}
-	if a.output.wrapped {
+	args, err := a.validOutput(s)
+	if err != nil && a.output.wrapped {
+		// A non-object T: the bare value is fine too ({"value": ...} is what the schema says).
 		var v any
 		if json.Unmarshal([]byte(s), &v) == nil {
-			if b, err := json.Marshal(map[string]any{"value": v}); err == nil {
-				s = string(b)
+			if b, merr := json.Marshal(map[string]any{"value": v}); merr == nil {
+				if wargs, werr := a.validOutput(string(b)); werr == nil {
+					return wargs, nil
+				}
 			}
 		}
 	}
+	return args, err
+}
+
+func (a *Agent) validOutput(s string) (string, error) {
 	args, v, err := parseArguments(json.RawMessage(s))
 	if err == nil {
 		err = validateArguments(a.output.resolved, a.output.schema, v)

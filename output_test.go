@@ -99,3 +99,13 @@ func TestRunTypedLastStepAsksForJSON(t *testing.T) {
 	assert.True(t, strings.HasPrefix(req.Messages[len(req.Messages)-1].Content, agent.FinalStepPrompt))
 	assert.Contains(t, req.Messages[len(req.Messages)-1].Content, "JSON Schema")
 }
+
+func TestRunTypedNonObjectAcceptsWrapperAndBareValue(t *testing.T) {
+	for _, answer := range []string{`{"value": 42}`, `42`, "```json\n{\"value\":42}\n```"} {
+		model := llmtest.NewScript(llmtest.Text(answer))
+		a := newAgent(t, agent.Config{Model: model, MaxSteps: 1})
+		out, _, err := agent.RunTyped[int](context.Background(), a, "g")
+		require.NoError(t, err, answer)
+		assert.Equal(t, 42, out, answer)
+	}
+}

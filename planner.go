@@ -29,6 +29,13 @@ type Observer interface {
 	Observe(calls []llm.ToolCall, results []ToolResult) []llm.Message
 }
 
+// ToolValidator is an optional interface for a Planner that reserves tool names or needs something
+// of the tools (AutoGPT reserves "finish"): New calls ValidateTools once with the tools offered and
+// refuses the Config when it returns an error.
+type ToolValidator interface {
+	ValidateTools(tools []llm.ToolSpec) error
+}
+
 // RunView is a planner's read-only view of a run at the start of a step. Its slices are copies: a
 // planner may modify them without changing the run.
 type RunView struct {

@@ -630,8 +630,12 @@ func (a *Agent) execute(ctx context.Context, st *RunState, calls []llm.ToolCall,
 			j.fail(fmt.Sprintf("not executed: this is call %d in a row of %s with the same arguments; the run stops (loop detected)", n, c.Name))
 			continue
 		} else if a.loopWarn > 0 && n >= a.loopWarn {
-			j.note = fmt.Sprintf("\n\n[note from the agent loop: this is call %d in a row of %s with the same arguments, and its result will not change. "+
-				"Try a different approach or give your final answer; call %d would stop the run.]", n, c.Name, a.loopStop)
+			j.note = fmt.Sprintf("\n\n[note from the agent loop: this is call %d in a row of %s with the same arguments; repeating it will not help. "+
+				"Try a different approach or give your final answer.", n, c.Name)
+			if a.loopStop > 0 {
+				j.note += fmt.Sprintf(" Call %d in a row would stop the run.", a.loopStop)
+			}
+			j.note += "]"
 		}
 		ent, ok := a.tools[c.Name]
 		if !ok {
@@ -672,6 +676,13 @@ func (a *Agent) execute(ctx context.Context, st *RunState, calls []llm.ToolCall,
 	}
 	if hookErr == nil {
 		a.runJobs(ctx, jobs)
+	} else {
+		// A later call stopped the run: calls that passed their checks never ran.
+		for i := range jobs {
+			if !jobs[i].done {
+				jobs[i].fail("not executed: the run stopped before this call ran: " + hookErr.Error())
+			}
+		}
 	}
 	records := make([]ToolCallRecord, len(jobs))
 	for i := range jobs {
