@@ -4,6 +4,7 @@
 //
 //	autogpt -workspace DIR [-name N] [-role R] -goal G [-goal G2 ...]
 //	        [-planner autogpt|react|tools|plan] [-continuous] [-max-steps N] [-budget-usd X]
+//	        [-max-output-tokens N]
 //
 // The model comes from llm/langchaingo.FromEnv (OPENAI_API_KEY, ANTHROPIC_API_KEY, OPENAI_BASE_URL,
 // OLLAMA_HOST; see the README). The tools are the workspace file tools (jailed in -workspace,
@@ -14,8 +15,10 @@
 // executed with tool calling).
 //
 // Without -continuous it asks before each command, reading the answer from standard input (so it
-// can be scripted): "y" runs it, "y -N" runs it and the next N-1 commands without asking, "n" stops
-// the run, and any other text is sent to the model as feedback instead of running the command.
+// can be scripted): "y" runs it, "y -N" runs it and the next N-1 commands without asking, "n" (or
+// the end of input) stops the run, an empty line declines the command, and any other text is sent
+// to the model as feedback instead of running the command. The arguments are shown one per line,
+// each shortened on its own, so a long value cannot hide another.
 // Everything the model wrote is stripped of terminal escapes before it is printed.
 //
 // Exit codes: 0 goal reached, 1 the run stopped early (step limit, budget, loop, "n", error),
@@ -25,6 +28,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -57,11 +61,17 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	context.AfterFunc(ctx, stop) // a second Ctrl-C kills at once
 	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	interrupted := ctx.Err() != nil // read before stop(), which cancels ctx too
 	stop()
-	if ctx.Err() != nil && code != exitOK {
-		code = exitInterrupted
+	os.Exit(exitCode(code, interrupted))
+}
+
+// exitCode maps a failed run interrupted by Ctrl-C to exitInterrupted.
+func exitCode(code int, interrupted bool) int {
+	if interrupted && code != exitOK {
+		return exitInterrupted
 	}
-	os.Exit(code)
+	return code
 }
 
 type goals []string
@@ -81,6 +91,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	plannerName := fs.String("planner", "autogpt", "autogpt, react, tools or plan")
 	continuous := fs.Bool("continuous", false, "run commands without asking")
 	maxSteps := fs.Int("max-steps", agent.DefaultMaxSteps, "maximum number of steps")
+	maxOutput := fs.Int("max-output-tokens", 4096, "most tokens one model answer may take (also what a budget reserves per call)")
 	budget := fs.Float64("budget-usd", 0, "stop before a model call could take the run's cost past this many USD (0: no budget)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
@@ -133,14 +144,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		Model:      model,
 		Tools:      append(ws.Tools(), calc.New(calc.Limits{})),
 		Planner:    pl,
-		MaxSteps:   *maxSteps,
-		MaxCostUSD: *budget,
+		MaxSteps:        *maxSteps,
+		MaxCostUSD:      *budget,
+		MaxOutputTokens: *maxOutput,
 	}
-	if *plannerName != "autogpt" {
+	switch *plannerName {
+	case "tools":
 		cfg.SystemPrompt = fmt.Sprintf("You are %s, %s. %s", *name, *role, agent.DefaultSystemPrompt)
+	case "react", "plan":
+		cfg.SystemPrompt = fmt.Sprintf("You are %s, %s.", *name, *role) // the planner brings its protocol
 	}
 	if !*continuous {
-		ap := &approver{in: bufio.NewReader(stdin), out: stdout}
+		ap := newApprover(ctx, stdin, stdout)
 		cfg.Hooks.BeforeToolCall = ap.approve
 	}
 	a, err := agent.New(cfg)
@@ -212,24 +227,54 @@ func printUsage(w io.Writer, r *agent.Result) {
 	fmt.Fprintln(w)
 }
 
-// approver asks the user before each command.
+// approver asks the user before each command. Answers are read on their own goroutine, so that
+// Ctrl-C at the prompt stops the run at once.
 type approver struct {
-	in   *bufio.Reader
-	out  io.Writer
-	free int // commands still approved in advance ("y -N")
+	lines <-chan string // closed at end of input
+	out   io.Writer
+	free  int // commands still approved in advance ("y -N")
+}
+
+func newApprover(ctx context.Context, in io.Reader, out io.Writer) *approver {
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		r := bufio.NewReader(in)
+		for {
+			line, err := r.ReadString('\n')
+			if line != "" {
+				select {
+				case lines <- line:
+				case <-ctx.Done():
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return &approver{lines: lines, out: out}
 }
 
 func (ap *approver) approve(ctx context.Context, call llm.ToolCall) (agent.ToolVerdict, error) {
-	fmt.Fprintf(ap.out, "COMMAND = %s  ARGUMENTS = %s\n", clean(call.Name), shorten(clean(call.Arguments), 500))
+	fmt.Fprintf(ap.out, "COMMAND = %s\n%s", clean(call.Name), formatArgs(call.Arguments))
 	if ap.free > 0 {
 		ap.free--
 		return agent.ToolVerdict{}, nil
 	}
 	fmt.Fprint(ap.out, "Enter 'y' to run it, 'y -N' to run the next N commands, 'n' to stop, or feedback for the agent: ")
-	line, err := ap.in.ReadString('\n')
-	if err != nil && line == "" {
+	var line string
+	select {
+	case <-ctx.Done():
 		fmt.Fprintln(ap.out)
-		return agent.ToolVerdict{}, fmt.Errorf("%w (end of input)", errUserStop)
+		return agent.ToolVerdict{}, ctx.Err()
+	case l, ok := <-ap.lines:
+		if !ok {
+			fmt.Fprintln(ap.out)
+			return agent.ToolVerdict{}, fmt.Errorf("%w (end of input)", errUserStop)
+		}
+		line = l
 	}
 	answer := strings.TrimSpace(line)
 	fields := strings.Fields(answer)
@@ -248,6 +293,36 @@ func (ap *approver) approve(ctx context.Context, call llm.ToolCall) (agent.ToolV
 		return agent.ToolVerdict{Deny: true, Reason: "the user did not approve this command (empty answer); reconsider"}, nil
 	}
 	return agent.ToolVerdict{Deny: true, Reason: "the user did not run this command and says: " + answer}, nil
+}
+
+// formatArgs shows a command's arguments one per line, in the order the model wrote them, each
+// value shortened on its own: a long value can never push another argument (a path) out of view.
+func formatArgs(raw string) string {
+	dec := json.NewDecoder(strings.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return "  " + shorten(clean(raw), 500) + "\n"
+	}
+	var b strings.Builder
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			break
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			break
+		}
+		text := string(v)
+		var str string
+		if json.Unmarshal(v, &str) == nil {
+			text = str
+		}
+		fmt.Fprintf(&b, "  %s: %s\n", clean(fmt.Sprint(key)), shorten(clean(text), 300))
+	}
+	if b.Len() == 0 {
+		return "  (no arguments)\n"
+	}
+	return b.String()
 }
 
 func clean(s string) string { return termsafe.Strip(s) }

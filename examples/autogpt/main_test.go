@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -127,4 +128,43 @@ func TestEscapesAreStrippedAndFlagsChecked(t *testing.T) {
 	assert.Equal(t, 2, runWith(t, srv, "", "-goal", "g").code, "-workspace is required")
 	assert.Equal(t, 2, runWith(t, srv, "", "-workspace", t.TempDir()).code, "a goal is required")
 	assert.Equal(t, 2, runWith(t, srv, "", "-workspace", t.TempDir(), "-goal", "g", "-planner", "magic").code)
+}
+
+// TestMain lets a test run this test binary as the program itself (AUTOGPT_AS_MAIN=1), to check
+// what only a real process shows: exit codes.
+func TestMain(m *testing.M) {
+	if os.Getenv("AUTOGPT_AS_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func TestProcessExitCodes(t *testing.T) {
+	srv := fakeoai.New(t, fakeoai.Text(autogptReply("write_file", `{"path":"out.txt","content":"x"}`)))
+	cases := []struct {
+		args  []string
+		stdin string
+		want  int
+	}{
+		{[]string{"-goal", "g"}, "", exitUsage},
+		{[]string{"-workspace", t.TempDir(), "-goal", "g", "-planner", "magic"}, "", exitUsage},
+		{[]string{"-workspace", t.TempDir(), "-goal", "g"}, "n\n", exitStopped},
+	}
+	for _, c := range cases {
+		cmd := exec.Command(os.Args[0], c.args...)
+		cmd.Env = append(os.Environ(), "AUTOGPT_AS_MAIN=1", "OPENAI_BASE_URL="+srv.BaseURL(), "OPENAI_API_KEY="+fakeoai.Key,
+			"ANTHROPIC_API_KEY=", "OLLAMA_HOST=")
+		cmd.Stdin = strings.NewReader(c.stdin)
+		out, _ := cmd.CombinedOutput()
+		assert.Equal(t, c.want, cmd.ProcessState.ExitCode(), "%v: %s", c.args, out)
+	}
+}
+
+func TestApprovalShowsEveryArgument(t *testing.T) {
+	long := strings.Repeat("harmless ", 70)
+	srv := fakeoai.New(t, fakeoai.Text(autogptReply("write_file", fmt.Sprintf(`{"content":%q,"path":"important_config.txt"}`, long))))
+	out := runWith(t, srv, "n\n", "-workspace", t.TempDir(), "-goal", "g")
+	assert.Contains(t, out.stdout, "  path: important_config.txt\n", "a long value cannot push the path out of view")
+	assert.Contains(t, out.stdout, "  content: harmless")
 }

@@ -66,8 +66,9 @@ func main() {
 	// After the first Ctrl-C stops the run, a second one kills the program at once.
 	context.AfterFunc(ctx, stop)
 	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	interrupted := ctx.Err() != nil // read before stop(), which cancels ctx too
 	stop()
-	if ctx.Err() != nil && code != exitOK {
+	if interrupted && code != exitOK {
 		code = exitInterrupted
 	}
 	os.Exit(code)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -99,4 +100,30 @@ func TestRunFailureExitsNonZero(t *testing.T) {
 	assert.Contains(t, stderr.String(), "run stopped")
 	assert.NotContains(t, stderr.String(), fakeoai.Key)
 	assert.Equal(t, 2, run(context.Background(), []string{"-max-steps"}, env(nil), &stdout, &stderr), "bad flags exit 2")
+}
+
+// TestMain lets a test run this test binary as the program itself (QUICKSTART_AS_MAIN=1), to check
+// exit codes of a real process.
+func TestMain(m *testing.M) {
+	if os.Getenv("QUICKSTART_AS_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func TestProcessExitCodes(t *testing.T) {
+	srv := fakeoai.New(t) // every call fails
+	for _, c := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"-max-steps"}, 2},
+		{[]string{"-workspace", t.TempDir(), "hi"}, 1},
+	} {
+		cmd := exec.Command(os.Args[0], c.args...)
+		cmd.Env = append(os.Environ(), "QUICKSTART_AS_MAIN=1", "OPENAI_BASE_URL="+srv.BaseURL(), "OPENAI_API_KEY="+fakeoai.Key)
+		out, _ := cmd.CombinedOutput()
+		assert.Equal(t, c.want, cmd.ProcessState.ExitCode(), "%v: %s", c.args, out)
+	}
 }

@@ -3,8 +3,9 @@
 //	tokencount < requests.jsonl
 //
 // It reads JSON Lines on standard input, one chat-completions request body per line (the JSON a
-// client POSTs to /v1/chat/completions), and prints on standard output one line per request: the
-// predicted prompt-token count, a decimal integer. Blank lines are skipped and print nothing.
+// client POSTs to /v1/chat/completions), and prints on standard output one line per input line,
+// so that output line N always answers input line N: for a request, the predicted prompt-token
+// count, a decimal integer; for a blank line (empty or white space only), an empty line.
 //
 // Each body is read with llm.ParseOpenAIChatRequest and counted with the llm.Counter of its
 // "model", exactly as given (Counter.AsSent: the body is already what was sent). For OpenAI models
@@ -13,9 +14,9 @@
 // model.
 //
 // A line that cannot be counted (not JSON, not a chat request, an image or audio part) prints the
-// word "error" on standard output, so that output lines stay aligned with input lines, and a
-// message naming the input line on standard error; after the last line the exit code is 1. Exit
-// codes: 0 every request was counted, 1 some line failed or the input could not be read.
+// word "error" on standard output, keeping that alignment, and a message naming the input line on
+// standard error; after the last line the exit code is 1. Exit codes: 0 every request was
+// counted, 1 some line failed or the input could not be read.
 package main
 
 import (
@@ -44,7 +45,12 @@ func run(in io.Reader, out, errOut io.Writer) int {
 	failed := false
 	for lineNo := 1; ; lineNo++ {
 		line, readErr := r.ReadBytes('\n')
-		if len(bytes.TrimSpace(line)) > 0 {
+		switch {
+		case len(line) == 0:
+			// Nothing after the last newline: not a line.
+		case len(bytes.TrimSpace(line)) == 0:
+			fmt.Fprintln(w)
+		default:
 			n, err := countLine(line, counters, errOut)
 			if err != nil {
 				failed = true

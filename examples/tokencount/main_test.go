@@ -85,7 +85,7 @@ func TestCountsRecordedRequests(t *testing.T) {
 			t.Fatal(err)
 		}
 		in.Write(line.Bytes())
-		in.WriteString("\n\n") // blank lines are skipped
+		in.WriteString("\n \n") // a blank line prints an empty one
 		model, req, err := llm.ParseOpenAIChatRequest(body)
 		if err != nil {
 			t.Fatal(err)
@@ -98,7 +98,7 @@ func TestCountsRecordedRequests(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want = append(want, strconv.Itoa(n.Tokens))
+		want = append(want, strconv.Itoa(n.Tokens), "")
 	}
 	var out, errOut bytes.Buffer
 	if code := run(&in, &out, &errOut); code != 0 {
@@ -108,7 +108,39 @@ func TestCountsRecordedRequests(t *testing.T) {
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("printed %v\nwant    %v", got, want)
 	}
-	t.Logf("%d recorded requests counted", len(got))
+	t.Logf("%d recorded requests counted", len(want)/2)
+}
+
+// Output line N answers input line N: blank input lines print empty lines, bodies that are not
+// chat requests (null, {}, keys in the wrong case) print "error", and stderr names the input line.
+func TestOutputLinesAlignWithInputLines(t *testing.T) {
+	req := `{"model":"gpt-4o","messages":[{"role":"user","content":"Hi"}]}`
+	in := strings.Join([]string{
+		req,
+		"",
+		"   \t",
+		"null",
+		"{}",
+		`{"MODEL":"gpt-4o","Messages":[{"ROLE":"user","Content":"Hi"}]}`,
+		`{"model":"gpt-4o","messages":[{"ROLE":"user","content":"Hi"}]}`,
+		"",
+		req,
+	}, "\n") + "\n"
+	var out, errOut bytes.Buffer
+	if code := run(strings.NewReader(in), &out, &errOut); code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	got := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	n := got[0]
+	want := []string{n, "", "", "error", "error", "error", "error", "", n}
+	if strings.Join(got, "|") != strings.Join(want, "|") || n == "" || n == "error" {
+		t.Errorf("stdout lines %q\nwant         %q", got, want)
+	}
+	for _, line := range []string{"line 4:", "line 5:", "line 6:", "line 7:"} {
+		if !strings.Contains(errOut.String(), line) {
+			t.Errorf("stderr lacks %q: %s", line, errOut.String())
+		}
+	}
 }
 
 func TestBadLines(t *testing.T) {
