@@ -141,9 +141,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	defer ws.Close()
 
 	cfg := agent.Config{
-		Model:      model,
-		Tools:      append(ws.Tools(), calc.New(calc.Limits{})),
-		Planner:    pl,
+		Model:           model,
+		Tools:           append(ws.Tools(), calc.New(calc.Limits{})),
+		Planner:         pl,
 		MaxSteps:        *maxSteps,
 		MaxCostUSD:      *budget,
 		MaxOutputTokens: *maxOutput,
