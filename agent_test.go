@@ -1009,3 +1009,19 @@ func TestPlannerCanRefuseTools(t *testing.T) {
 	_, err = agent.New(agent.Config{Model: llmtest.NewScript(), ModelName: "gpt-4o", MaxCostUSD: math.NaN()})
 	require.Error(t, err)
 }
+
+func TestModelRepeatingForeverEndsWithLoopDetected(t *testing.T) {
+	calls := 0
+	model := llmtest.Func(func(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+		calls++
+		return &llm.Response{Message: llm.Message{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{
+			{ID: fmt.Sprint("c", calls), Name: "echo", Arguments: `{"text":"again"}`}}}}, nil
+	})
+	a := newAgent(t, agent.Config{Model: model, Tools: []agent.Tool{echoTool()}, MaxSteps: 100})
+	res, err := a.Run(context.Background(), "g")
+	require.ErrorIs(t, err, agent.ErrLoopDetected)
+	require.NotNil(t, res)
+	assert.False(t, res.Done)
+	assert.Equal(t, agent.DefaultLoopStopAfter, calls)
+	assert.Len(t, res.Steps, agent.DefaultLoopStopAfter)
+}
