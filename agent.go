@@ -109,13 +109,13 @@ type Config struct {
 	Compactor Compactor
 	// Temperature is sent as the sampling temperature; nil leaves the provider's default.
 	Temperature *float64
-	// LoopWarnAfter: from this many identical tool calls in a row (same tool, same canonical
-	// arguments), each result carries a note telling the model it is repeating itself; 0 means
-	// DefaultLoopWarnAfter (3), negative never.
+	// LoopWarnAfter: from this many steps in a row that make the same tool call (same tool, same
+	// canonical arguments; identical calls within one step count once), its result carries a note
+	// telling the model it is repeating itself; 0 means DefaultLoopWarnAfter (3), negative never.
 	LoopWarnAfter int
-	// LoopStopAfter: the call that makes this many identical calls in a row is not executed and the
-	// run stops with ErrLoopDetected and its partial Result; 0 means DefaultLoopStopAfter (5),
-	// negative never.
+	// LoopStopAfter: the call that makes this many steps in a row of the same call is not executed
+	// and the run stops with ErrLoopDetected and its partial Result; 0 means DefaultLoopStopAfter
+	// (5), negative never.
 	LoopStopAfter int
 	// Hooks run around model and tool calls.
 	Hooks Hooks

@@ -1025,3 +1025,17 @@ func TestModelRepeatingForeverEndsWithLoopDetected(t *testing.T) {
 	assert.Equal(t, agent.DefaultLoopStopAfter, calls)
 	assert.Len(t, res.Steps, agent.DefaultLoopStopAfter)
 }
+
+func TestIdenticalParallelCallsInOneStepCountOnce(t *testing.T) {
+	var calls []llm.ToolCall
+	for range 8 {
+		calls = append(calls, llmtest.Call("echo", `{"text":"same"}`))
+	}
+	model := llmtest.NewScript(llmtest.Calls(calls...), llmtest.Text("done"))
+	a := newAgent(t, agent.Config{Model: model, Tools: []agent.Tool{echoTool()}})
+	res, err := a.Run(context.Background(), "g")
+	require.NoError(t, err)
+	for _, r := range res.Steps[0].ToolCalls {
+		assert.Equal(t, "echo: same", r.Result.Content, "no loop note within one step")
+	}
+}

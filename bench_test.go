@@ -174,8 +174,9 @@ func BenchmarkFitContext(b *testing.B) {
 	for _, turns := range []int{50, 100, 200} {
 		b.Run("turns="+strconv.Itoa(turns), func(b *testing.B) {
 			text := strings.Repeat("a note about the state of things ", 12)
+			var calls atomic.Int64
 			model := llmtestFunc(func(ctx context.Context, req *llm.Request) (*llm.Response, error) {
-				n := strconv.Itoa(len(req.Messages))
+				n := strconv.FormatInt(calls.Add(1), 10)
 				return &llm.Response{Message: llm.Message{Role: llm.RoleAssistant,
 					ToolCalls: []llm.ToolCall{{ID: "c" + n, Name: "note", Arguments: `{"text":"` + n + text + `"}`}}}}, nil
 			})

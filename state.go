@@ -37,6 +37,7 @@ type RunState struct {
 	// and how many times in a row it was made (see Config.LoopStopAfter).
 	LoopCall  *llm.ToolCall `json:"loop_call,omitempty"`
 	LoopCount int           `json:"loop_count,omitempty"`
+	LoopStep  int           `json:"loop_step,omitempty"` // the step LoopCall was last counted in
 	// OutputErrors counts the invalid final answers of a typed run (RunTyped) so far.
 	OutputErrors int `json:"output_errors,omitempty"`
 	// Messages is the history (without the system prompt). It is filled from the run's Memory when
@@ -129,14 +130,18 @@ func newRunID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// countRepeat records call c for loop detection and returns how many times in a row it was made.
+// countRepeat records call c of step for loop detection and returns how many steps in a row made it.
 // Arguments are canonicalised only when the names match and the bytes differ, so the first call of
 // a run and calls of different tools cost nothing.
-func (s *RunState) countRepeat(c llm.ToolCall) int {
+// Identical calls within one step (parallel calls) count once: a loop is a repeat across turns.
+func (s *RunState) countRepeat(c llm.ToolCall, step int) int {
 	if p := s.LoopCall; p != nil && p.Name == c.Name && (p.Arguments == c.Arguments || canonicalCall(*p) == canonicalCall(c)) {
-		s.LoopCount++
+		if s.LoopStep != step {
+			s.LoopCount++
+			s.LoopStep = step
+		}
 	} else {
-		s.LoopCall, s.LoopCount = &llm.ToolCall{Name: c.Name, Arguments: c.Arguments}, 1
+		s.LoopCall, s.LoopCount, s.LoopStep = &llm.ToolCall{Name: c.Name, Arguments: c.Arguments}, 1, step
 	}
 	return s.LoopCount
 }

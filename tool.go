@@ -625,7 +625,7 @@ func (a *Agent) execute(ctx context.Context, st *RunState, calls []llm.ToolCall,
 			j.fail("not executed: the run was cancelled (" + err.Error() + ")")
 			continue
 		}
-		if n := st.countRepeat(c); a.loopStop > 0 && n >= a.loopStop {
+		if n := st.countRepeat(c, step); a.loopStop > 0 && n >= a.loopStop {
 			hookErr = fmt.Errorf("%w: %s was called %d times in a row with the same arguments", ErrLoopDetected, c.Name, n)
 			j.fail(fmt.Sprintf("not executed: this is call %d in a row of %s with the same arguments; the run stops (loop detected)", n, c.Name))
 			continue
