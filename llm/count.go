@@ -2,12 +2,12 @@ package llm
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"hash/maphash"
 	"math"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -77,6 +77,9 @@ var foldSystemModels = regexp.MustCompile(`(?i)^o[13](-mini|-preview)?$`)
 
 func dialectFor(info ModelInfo) dialect {
 	name := strings.ToLower(info.Name)
+	if base, ok := fineTunedBase(info.Name); ok {
+		name = strings.ToLower(base) // a fine-tuned model is framed as its base model
+	}
 	d := dialect{
 		harmony:      info.Family == FamilyHarmony,
 		openai:       info.Family != FamilyAnthropic && info.Family != FamilyGoogle && info.Family != FamilyOllama,
@@ -203,6 +206,11 @@ const (
 // nested schemas, and, when Strict is set, without "required" and "additionalProperties" at the
 // top level too (strict mode implies them).
 //
+// Tool schemas are rendered in full however often $refs, anyOf or type lists repeat a
+// sub-schema, up to 32 nested types and 4 MiB of declarations for all the tools of a request
+// (over a million tokens); past these limits types render as "any", so the count of such a
+// request is lower than the bill for its whole expansion would be, were it accepted.
+//
 // Before counting, the request is rewritten as langchaingo v0.1.14 rewrites it for the model
 // names o1, o1-mini, o1-preview, o3, o3-mini (exactly these, any case): system messages are
 // removed and their text, joined by "\n\n", is prepended with "\n\n" to the first user message
@@ -318,7 +326,7 @@ func (c *Counter) count(req *Request) int {
 	names := callNames(msgs)
 
 	n := 0
-	joined := extra.text == ""
+	joined := !extra.joins
 	for _, m := range msgs {
 		if !joined && isSystem(m.Role) && len(m.ToolCalls) == 0 {
 			n += c.systemWithExtra(m, extra)
@@ -336,8 +344,15 @@ func (c *Counter) count(req *Request) int {
 	if !joined {
 		n += perExtraMessage + extra.tokens
 	}
-	n += extra.own + extra.flat
+	return n + c.fixed(req, extra)
+}
 
+// fixed is what a request costs apart from its messages and the tools text joined to them: the
+// reply priming, the response-format message of ChatML models, gpt-5's flat extra, a named
+// tool_choice, Anthropic's tool-use prompt. It depends only on the tools, response format and
+// tool choice.
+func (c *Counter) fixed(req *Request, extra extraCost) int {
+	n := extra.own + extra.flat
 	switch {
 	case !c.d.openai:
 		n += primingPlain
@@ -350,11 +365,7 @@ func (c *Counter) count(req *Request) int {
 		switch req.ToolChoice {
 		case "", ToolChoiceAuto, ToolChoiceNone, ToolChoiceRequired:
 		default:
-			header := "assistant to=functions."
-			if c.d.bareNames {
-				header = "assistant to="
-			}
-			n += c.t(header+req.ToolChoice) - c.t("assistant") + perNamedChoice
+			n += c.t(c.callHeader()+req.ToolChoice) - c.t("assistant") + perNamedChoice
 		}
 	}
 	if c.d.anthropicTools[0] > 0 && len(req.Tools) > 0 {
@@ -366,6 +377,15 @@ func (c *Counter) count(req *Request) int {
 		}
 	}
 	return n
+}
+
+// callHeader is what addresses a single tool call: "assistant to=functions." (before the
+// function's name), "assistant to=" for models that use bare names.
+func (c *Counter) callHeader() string {
+	if c.d.bareNames {
+		return "assistant to="
+	}
+	return "assistant to=functions."
 }
 
 // systemWithExtra counts the first system message with the tools and response-format text joined
@@ -425,11 +445,7 @@ func (c *Counter) toolCalls(calls []ToolCall) int {
 	}
 	if len(calls) == 1 {
 		tc := calls[0]
-		header := "assistant to=functions."
-		if c.d.bareNames {
-			header = "assistant to="
-		}
-		return perToolCall + c.t(header) + c.t(tc.Name) + c.t(compactArgs(tc.Arguments))
+		return perToolCall + c.t(c.callHeader()) + c.t(tc.Name) + c.t(compactArgs(tc.Arguments))
 	}
 	var b strings.Builder
 	b.WriteString(`{"tool_uses":[`)
@@ -501,13 +517,55 @@ func foldSystem(msgs []Message) []Message {
 	return out
 }
 
-// extraCost is what the tools and the response format add to a request.
+// extraCost is what the tools and the response format add to a request. It holds no text, so
+// the cache stays small whatever the schemas expand to.
 type extraCost struct {
-	text     string // the rendered text joined to the first system message ("" if none)
-	tokens   int    // T(text)
-	own      int    // tokens of a message of its own (ChatML's response-format message), framing included
-	flat     int    // tokens added regardless of where the text goes (gpt-5's +80/+81)
+	joins    bool // there is text to join to the first system message (tools, harmony's format)
+	tokens   int  // T(that text)
+	own      int  // tokens of a message of its own (ChatML's response-format message), framing included
+	flat     int  // tokens added regardless of where the text goes (gpt-5's +80/+81)
 	hasTools bool
+}
+
+// maxCachedExtras is how many tools-and-format costs a Counter keeps; past it the cache is
+// emptied.
+const maxCachedExtras = 256
+
+// extraKey hashes what extra depends on: the tools and the json_schema response format. Every
+// field is written with its length first, so no two different requests feed the hash the same
+// bytes (without lengths, Name "f" with Description "\x00x" and Name "f\x00" with Description "x"
+// did).
+func (c *Counter) extraKey(tools []ToolSpec, rf *ResponseFormat) uint64 {
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	length := func(n int) {
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], uint64(n))
+		h.Write(b[:])
+	}
+	length(len(tools))
+	for _, t := range tools {
+		length(len(t.Name))
+		h.WriteString(t.Name)
+		length(len(t.Description))
+		h.WriteString(t.Description)
+		length(len(t.Parameters))
+		h.Write(t.Parameters)
+	}
+	if rf != nil {
+		length(len(rf.Name))
+		h.WriteString(rf.Name)
+		length(len(rf.Description))
+		h.WriteString(rf.Description)
+		length(len(rf.Schema))
+		h.Write(rf.Schema)
+		if rf.Strict {
+			h.WriteByte(1)
+		} else {
+			h.WriteByte(0)
+		}
+	}
+	return h.Sum64()
 }
 
 // extra renders and counts the tools and response-format text of req, cached by content.
@@ -519,91 +577,63 @@ func (c *Counter) extra(req *Request) extraCost {
 	if len(req.Tools) == 0 && rf == nil {
 		return extraCost{}
 	}
-	var h maphash.Hash
-	h.SetSeed(c.seed)
-	for _, t := range req.Tools {
-		h.WriteString(t.Name)
-		h.WriteByte(0)
-		h.WriteString(t.Description)
-		h.WriteByte(0)
-		h.Write(t.Parameters)
-		h.WriteByte(1)
-	}
-	if rf != nil {
-		h.WriteByte(2)
-		h.WriteString(rf.Name)
-		h.WriteByte(0)
-		h.WriteString(rf.Description)
-		h.WriteByte(0)
-		h.Write(rf.Schema)
-		if rf.Strict {
-			h.WriteByte(3)
-		}
-	}
-	key := h.Sum64()
+	key := c.extraKey(req.Tools, rf)
 	if v, ok := c.cache.Load(key); ok {
 		return v.(extraCost)
 	}
-	e := extraCost{hasTools: len(req.Tools) > 0}
-	if !c.d.openai {
-		e.text = jsonExtra(req.Tools, rf)
-	} else {
-		var tools, format string
-		tools, e.flat = c.renderTools(req.Tools)
+	e := extraCost{hasTools: len(req.Tools) > 0, joins: true}
+	switch {
+	case !c.d.openai:
+		e.tokens = c.t(jsonExtra(req.Tools, rf))
+	case c.d.harmony:
+		// Harmony puts every section in the developer message (OpenAI harmony format).
+		var b strings.Builder
+		e.flat = c.renderTools(&b, req.Tools)
 		if rf != nil {
-			format = responseFormatText(rf)
+			if b.Len() > 0 {
+				b.WriteString("\n\n")
+			}
+			writeResponseFormat(&b, rf)
 		}
-		switch {
-		case format == "":
-			e.text = tools
-		case c.d.harmony:
-			// Harmony puts every section in the developer message (OpenAI harmony format).
-			e.text = joinSections(tools, format)
-		default:
-			// ChatML: the response format is a system message of its own (inferred from
-			// recorded gpt-4o usage: 4 + T(text) whether or not the request has a system message).
-			e.text = tools
-			e.own = perExtraMessage + c.t(format)
+		e.tokens = c.t(b.String())
+	default:
+		// ChatML: the response format is a system message of its own (inferred from recorded
+		// gpt-4o usage: 4 + T(text) whether or not the request has a system message).
+		var b strings.Builder
+		e.flat = c.renderTools(&b, req.Tools)
+		e.tokens, e.joins = c.t(b.String()), b.Len() > 0
+		if rf != nil {
+			b.Reset()
+			writeResponseFormat(&b, rf)
+			e.own = perExtraMessage + c.t(b.String())
 		}
 	}
-	e.tokens = c.t(e.text)
-	if n := mapLen(c.cache); n >= 256 {
+	if mapLen(c.cache) >= maxCachedExtras {
 		c.cache.Clear()
 	}
 	c.cache.Store(key, e)
 	return e
 }
 
-func joinSections(a, b string) string {
-	switch {
-	case a == "":
-		return b
-	case b == "":
-		return a
-	}
-	return a + "\n\n" + b
-}
-
 func mapLen(m *sync.Map) int {
 	n := 0
-	m.Range(func(_, _ any) bool { n++; return n < 256 })
+	m.Range(func(_, _ any) bool { n++; return n < maxCachedExtras })
 	return n
 }
 
-// renderTools renders the tools section (TOKEN_RULES.md, "Tool definitions") and returns gpt-5's
-// flat extra.
-func (c *Counter) renderTools(tools []ToolSpec) (string, int) {
+// renderTools writes the tools section (TOKEN_RULES.md, "Tool definitions"), if there are tools,
+// and returns gpt-5's flat extra. Past maxToolsText bytes, types render as any.
+func (c *Counter) renderTools(b *strings.Builder, tools []ToolSpec) int {
 	if len(tools) == 0 {
-		return "", 0
+		return 0
 	}
-	var b strings.Builder
 	b.WriteString("# Tools\n\n## functions\n\nnamespace functions {\n\n")
 	withProps := false
 	for i, t := range tools {
 		if i > 0 {
 			b.WriteString("\n\n")
 		}
-		if c.renderFunction(&b, t) {
+		if c.renderFunction(b, t) {
 			withProps = true
 		}
 	}
@@ -615,14 +645,17 @@ func (c *Counter) renderTools(tools []ToolSpec) (string, int) {
 			flat += gpt5ToolsWithArg
 		}
 	}
-	return b.String(), flat
+	return flat
 }
 
-// responseFormatText renders a json_schema response format as billed: "# Response Formats\n\n##
-// NAME\n\n" and the schema as compact JSON (see responseSchemaText). The description is not
+// writeResponseFormat writes a json_schema response format as billed: "# Response Formats\n\n##
+// NAME\n\n" and the schema as compact JSON (see writeResponseSchema). The description is not
 // rendered (TOKEN_RULES.md).
-func responseFormatText(rf *ResponseFormat) string {
-	return "# Response Formats\n\n## " + rf.Name + "\n\n" + responseSchemaText(rf.Schema, rf.Strict)
+func writeResponseFormat(b *strings.Builder, rf *ResponseFormat) {
+	b.WriteString("# Response Formats\n\n## ")
+	b.WriteString(rf.Name)
+	b.WriteString("\n\n")
+	writeResponseSchema(b, rf.Schema, rf.Strict)
 }
 
 // renderFunction writes one function declaration and reports whether it has properties.
@@ -641,20 +674,8 @@ func (c *Counter) renderFunction(b *strings.Builder, t ToolSpec) bool {
 	}
 	b.WriteString("type ")
 	b.WriteString(t.Name)
-	r := schemaRenderer{root: t.Parameters, titles: c.d.titles}
-	props := r.properties(t.Parameters)
-	if props == "" {
-		b.WriteString(" = () => any;")
-		return false
-	}
-	if c.d.spacedParams {
-		b.WriteString(" = (_: {\n")
-	} else {
-		b.WriteString(" = (_:{\n")
-	}
-	b.WriteString(props)
-	b.WriteString("}) => any;")
-	return true
+	r := schemaRenderer{b: b, titles: c.d.titles}
+	return r.function(t.Parameters, c.d.spacedParams)
 }
 
 // jsonExtra is the tools and response-format text counted for estimate families: the JSON
@@ -678,68 +699,6 @@ func jsonExtra(tools []ToolSpec, rf *ResponseFormat) string {
 	return b.String()
 }
 
-// jsonMember is one member of a JSON object, in document order.
-type jsonMember struct {
-	key string
-	val json.RawMessage
-}
-
-// jsonObject returns the members of raw in document order, or false if raw is not a JSON object.
-// Duplicate keys are kept (the last one wins in get).
-func jsonObject(raw json.RawMessage) ([]jsonMember, bool) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || raw[0] != '{' {
-		return nil, false
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil, false
-	}
-	var out []jsonMember
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, false
-		}
-		key, ok := tok.(string)
-		if !ok {
-			return nil, false
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, false
-		}
-		out = append(out, jsonMember{key, v})
-	}
-	return out, true
-}
-
-func get(obj []jsonMember, key string) (json.RawMessage, bool) {
-	for i := len(obj) - 1; i >= 0; i-- {
-		if obj[i].key == key {
-			return obj[i].val, true
-		}
-	}
-	return nil, false
-}
-
-func jsonString(raw json.RawMessage) (string, bool) {
-	var s string
-	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
-		return "", false
-	}
-	return s, true
-}
-
-func jsonArray(raw json.RawMessage) ([]json.RawMessage, bool) {
-	var a []json.RawMessage
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || raw[0] != '[' || json.Unmarshal(raw, &a) != nil {
-		return nil, false
-	}
-	return a, true
-}
-
 // quoteJSON returns s as a JSON string, without escaping <, > and & (as Python's json.dumps).
 func quoteJSON(s string) string {
 	var b bytes.Buffer
@@ -749,450 +708,167 @@ func quoteJSON(s string) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-func compactJSON(raw json.RawMessage) string {
-	var b bytes.Buffer
-	if json.Compact(&b, raw) != nil {
-		return string(raw)
-	}
-	return b.String()
-}
-
-// schemaRenderer renders JSON Schemas as the TypeScript-like text OpenAI bills for tool
-// parameters (TOKEN_RULES.md, "Tool definitions").
-type schemaRenderer struct {
-	root   json.RawMessage // the whole parameters schema, for local $ref
-	titles bool
-	depth  int
-	active map[string]int // $ref targets being expanded: a recursive reference renders as any
-	size   int            // bytes rendered so far, against maxSchemaText
-}
-
-// Limits on rendering pathological schemas: nesting depth, and the total text, in bytes, one
-// function's parameters may expand to (a schema whose $refs fan out); beyond them a type renders
-// as any.
-const (
-	maxSchemaDepth = 32
-	maxSchemaText  = 1 << 22
-)
-
-func (r *schemaRenderer) enter(refs []string) {
-	if len(refs) == 0 {
-		return
-	}
-	if r.active == nil {
-		r.active = make(map[string]int)
-	}
-	for _, ref := range refs {
-		r.active[ref]++
-	}
-}
-
-func (r *schemaRenderer) leave(refs []string) {
-	for _, ref := range refs {
-		r.active[ref]--
-	}
-}
-
-// properties renders the properties of an object schema, one per line (comments first), or ""
-// when it has none.
-func (r *schemaRenderer) properties(schema json.RawMessage) string {
-	obj, refs, ok := r.resolve(schema)
-	if !ok {
-		return ""
-	}
-	r.enter(refs)
-	defer r.leave(refs)
-	propsRaw, _ := get(obj, "properties")
-	props, ok := jsonObject(propsRaw)
-	if !ok || len(props) == 0 {
-		return ""
-	}
-	required := map[string]bool{}
-	if reqRaw, ok := get(obj, "required"); ok {
-		if list, ok := jsonArray(reqRaw); ok {
-			for _, v := range list {
-				if s, ok := jsonString(v); ok {
-					required[s] = true
-				}
-			}
+// UpperBound returns a number of tokens that Count(req).Tokens never exceeds: for every request
+// (nil included) and this Counter, UpperBound(req) >= Count(req).Tokens. It is meant as a quick
+// test: a request whose bound fits the context window needs no exact count.
+//
+// How it is computed:
+//   - the part of the count that does not depend on the messages (the tools and response-format
+//     text, the reply priming, a named tool_choice, gpt-5's and Anthropic's extras) exactly, as
+//     Count computes it. The tools and response-format text is rendered and tokenised once per
+//     Counter for given tools and response format and cached, the cache being shared with Count:
+//     for requests that keep their tools, as an agent's steps do, nothing is tokenised after the
+//     first but a tool_choice naming a function (on ChatML models);
+//   - every message from byte lengths, without tokenising: a byte-level BPE token covers at least
+//     one byte, so T(s) <= len(s), an invalid UTF-8 byte counting three (it is sent as U+FFFD).
+//     Roles, names, framing and separators count at their byte lengths, and so does the joint
+//     JSON text of several tool calls in one message, arguments that are not JSON counting at
+//     their quoted length (up to 6 bytes per byte: a control byte is written \u00XX).
+//
+// The safety margin of estimate models is applied to the bound as Count applies it. The bound
+// of ordinary messages is a few times their count (English text averages about four bytes per
+// token). If tokenising fails unexpectedly (Count would return an error), UpperBound returns
+// math.MaxInt: no bound.
+func (c *Counter) UpperBound(req *Request) (n int) {
+	defer func() {
+		if recover() != nil {
+			n = math.MaxInt
 		}
-	}
-	var b strings.Builder
-	for _, p := range props {
-		pobj, _, _ := r.resolve(p.val)
-		title, hasTitle := "", false
-		if r.titles {
-			if v, ok := get(pobj, "title"); ok {
-				title, hasTitle = jsonString(v)
-			}
-		}
-		desc, hasDesc := "", false
-		if v, ok := get(pobj, "description"); ok {
-			desc, hasDesc = jsonString(v)
-		}
-		if hasTitle {
-			b.WriteString("// ")
-			b.WriteString(title)
-			b.WriteByte('\n')
-			if hasDesc {
-				b.WriteString("//\n")
-			}
-		}
-		if hasDesc {
-			b.WriteString("// ")
-			b.WriteString(desc)
-			b.WriteByte('\n')
-		}
-		b.WriteString(p.key)
-		if !required[p.key] {
-			b.WriteByte('?')
-		}
-		b.WriteString(": ")
-		b.WriteString(r.typeOf(p.val))
-		b.WriteByte(',')
-		if v, ok := get(pobj, "default"); ok {
-			b.WriteString(" // default: ")
-			b.WriteString(compactJSON(v))
-		}
-		b.WriteByte('\n')
-	}
-	r.size += b.Len()
-	return b.String()
-}
-
-// resolve returns the members of schema with a local "$ref" inlined: the referenced schema's
-// members, overridden by the sibling keys of "$ref"; and the references it followed. It fails
-// (false) for something that is not an object and for a reference already being expanded (a
-// recursive schema).
-func (r *schemaRenderer) resolve(schema json.RawMessage) ([]jsonMember, []string, bool) {
-	obj, ok := jsonObject(schema)
-	if !ok {
-		return nil, nil, false
-	}
-	var refs []string
-	for range maxSchemaDepth {
-		ref, ok := get(obj, "$ref")
-		if !ok {
-			break
-		}
-		path, ok := jsonString(ref)
-		if !ok {
-			break
-		}
-		if r.active[path] > 0 || slices.Contains(refs, path) {
-			return nil, nil, false
-		}
-		target, ok := r.pointer(path)
-		if !ok {
-			break
-		}
-		tobj, ok := jsonObject(target)
-		if !ok {
-			break
-		}
-		refs = append(refs, path)
-		merged := make([]jsonMember, 0, len(tobj)+len(obj))
-		merged = append(merged, tobj...)
-		for _, m := range obj {
-			if m.key != "$ref" {
-				merged = append(merged, m)
-			}
-		}
-		obj = merged
-	}
-	return obj, refs, true
-}
-
-// pointer follows a local JSON pointer ("#/$defs/Name") from the root schema.
-func (r *schemaRenderer) pointer(ref string) (json.RawMessage, bool) {
-	if !strings.HasPrefix(ref, "#") {
-		return nil, false
-	}
-	cur := r.root
-	for tok := range strings.SplitSeq(strings.TrimPrefix(ref[1:], "/"), "/") {
-		if tok == "" {
-			continue
-		}
-		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
-		obj, ok := jsonObject(cur)
-		if !ok {
-			return nil, false
-		}
-		if cur, ok = get(obj, tok); !ok {
-			return nil, false
-		}
-	}
-	return cur, true
-}
-
-// typeOf renders the type of a schema.
-func (r *schemaRenderer) typeOf(schema json.RawMessage) string {
-	if r.depth >= maxSchemaDepth || r.size > maxSchemaText {
-		return "any"
-	}
-	r.depth++
-	defer func() { r.depth-- }()
-	obj, refs, ok := r.resolve(schema)
-	if !ok {
-		return "any"
-	}
-	r.enter(refs)
-	defer r.leave(refs)
-	t := r.baseType(obj)
-	if v, ok := get(obj, "nullable"); ok && string(bytes.TrimSpace(v)) == "true" {
-		t += " | null"
-	}
-	return t
-}
-
-func (r *schemaRenderer) baseType(obj []jsonMember) string {
-	if v, ok := get(obj, "enum"); ok {
-		if list, ok := jsonArray(v); ok && len(list) > 0 {
-			parts := make([]string, len(list))
-			for i, e := range list {
-				parts[i] = compactJSON(e)
-			}
-			return strings.Join(parts, " | ")
-		}
-	}
-	if v, ok := get(obj, "const"); ok {
-		return compactJSON(v)
-	}
-	for _, key := range []string{"anyOf", "oneOf"} {
-		if v, ok := get(obj, key); ok {
-			if list, ok := jsonArray(v); ok && len(list) > 0 {
-				parts := make([]string, len(list))
-				for i, e := range list {
-					parts[i] = r.typeOf(e)
-				}
-				return strings.Join(parts, " | ")
-			}
-		}
-	}
-	typ, ok := get(obj, "type")
-	if !ok {
-		return "any"
-	}
-	if list, ok := jsonArray(typ); ok {
-		parts := make([]string, 0, len(list))
-		for _, e := range list {
-			if s, ok := jsonString(e); ok {
-				parts = append(parts, r.named(s, obj))
-			}
-		}
-		if len(parts) == 0 {
-			return "any"
-		}
-		return strings.Join(parts, " | ")
-	}
-	s, _ := jsonString(typ)
-	return r.named(s, obj)
-}
-
-// named renders a schema whose type is the JSON Schema type name.
-func (r *schemaRenderer) named(name string, obj []jsonMember) string {
-	switch name {
-	case "string", "boolean", "null":
-		return name
-	case "integer", "number":
-		return "number"
-	case "array":
-		items, ok := get(obj, "items")
-		if !ok {
-			return "Array<any>"
-		}
-		return r.typeOf(items) + "[]"
-	case "object":
-		props := r.properties(objectRaw(obj))
-		if props == "" {
-			return "any"
-		}
-		return "{\n" + props + "}"
-	}
-	return "any"
-}
-
-// objectRaw re-assembles members into a JSON object (for nested rendering after $ref merging).
-func objectRaw(obj []jsonMember) json.RawMessage {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, m := range obj {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		k, _ := json.Marshal(m.key)
-		b.Write(k)
-		b.WriteByte(':')
-		b.Write(m.val)
-	}
-	b.WriteByte('}')
-	return b.Bytes()
-}
-
-// responseSchemaText renders a json_schema response format's schema as billed: compact JSON, key
-// order kept, without "title", "required" and "additionalProperties" in nested schemas
-// (TOKEN_RULES.md, "Response formats"), and, for a strict schema, without "required" and
-// "additionalProperties" at the top level either: strict mode makes them implicit. (Inferred from
-// the recorded gpt-4o-2024-08-06 usage of two strict schemas: exact with this rule.) Only keys of
-// schema objects are dropped, never property names.
-func responseSchemaText(schema json.RawMessage, strict bool) string {
-	var b strings.Builder
-	writeSchema(&b, schema, true, strict)
-	return b.String()
-}
-
-// schemaMaps are the schema keywords whose value maps names to subschemas.
-var schemaMaps = map[string]bool{"properties": true, "patternProperties": true, "$defs": true, "definitions": true, "dependentSchemas": true}
-
-func writeSchema(b *strings.Builder, raw json.RawMessage, top, strict bool) {
-	obj, ok := jsonObject(raw)
-	if !ok {
-		b.WriteString(compactJSON(raw))
-		return
-	}
-	b.WriteByte('{')
-	first := true
-	for _, m := range obj {
-		switch m.key {
-		case "required", "additionalProperties":
-			if strict || !top {
-				continue
-			}
-		case "title":
-			if !top {
-				continue
-			}
-		}
-		if !first {
-			b.WriteByte(',')
-		}
-		first = false
-		b.WriteString(quoteJSON(m.key))
-		b.WriteByte(':')
-		switch {
-		case schemaMaps[m.key]:
-			writeSchemaMap(b, m.val, strict)
-		case m.key == "enum" || m.key == "const" || m.key == "default" || m.key == "examples":
-			b.WriteString(compactJSON(m.val))
-		default:
-			writeSubschemas(b, m.val, strict)
-		}
-	}
-	b.WriteByte('}')
-}
-
-// writeSchemaMap writes an object whose values are schemas (such as "properties").
-func writeSchemaMap(b *strings.Builder, raw json.RawMessage, strict bool) {
-	obj, ok := jsonObject(raw)
-	if !ok {
-		b.WriteString(compactJSON(raw))
-		return
-	}
-	b.WriteByte('{')
-	for i, m := range obj {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(quoteJSON(m.key))
-		b.WriteByte(':')
-		writeSchema(b, m.val, false, strict)
-	}
-	b.WriteByte('}')
-}
-
-// writeSubschemas writes a keyword value that is a schema ("items", "not"), a list of schemas
-// ("anyOf"), or anything else (written as compact JSON).
-func writeSubschemas(b *strings.Builder, raw json.RawMessage, strict bool) {
-	if _, ok := jsonObject(raw); ok {
-		writeSchema(b, raw, false, strict)
-		return
-	}
-	if list, ok := jsonArray(raw); ok {
-		b.WriteByte('[')
-		for i, e := range list {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeSubschemas(b, e, strict)
-		}
-		b.WriteByte(']')
-		return
-	}
-	b.WriteString(compactJSON(raw))
-}
-
-// UpperBound returns a number of tokens that Count(req).Tokens never exceeds, computed from byte
-// lengths without tokenising: a byte-level BPE token covers at least one byte of text (an
-// invalid UTF-8 byte, sent as U+FFFD, at most three tokens). It is meant as a quick test: when
-// the bound already fits the context window, the exact count is not needed. The rendered tool
-// definitions are bounded by 3 bytes per byte of name, description and schema (or counted, when
-// their exact count is cached or a schema uses $ref). The safety margin of estimate models is
-// included.
-func (c *Counter) UpperBound(req *Request) int {
+	}()
 	if req == nil {
 		req = &Request{}
 	}
-	// Fixed costs: reply priming, a message for the tools text, gpt-5's flat extra, Anthropic's
-	// tool prompt, the harmony "# Instructions" prefix.
-	n := primingPlain + perExtraMessage + gpt5ToolsFlat + gpt5ToolsWithArg + anthropicToolsMax + len("# Instructions\n\n")
-	longestCall := 0
+	extra := c.extra(req)
+	n = c.fixed(req, extra)
+	if extra.joins {
+		// The text joins the first system message after "\n\n" (and, on harmony models with
+		// tools, after a "# Instructions\n\n" prefix), or forms a message of its own.
+		join := len("\n\n")
+		if c.d.harmony && extra.hasTools {
+			join += len("# Instructions\n\n")
+		}
+		n += extra.tokens + max(perExtraMessage, join)
+	}
+	callName := 0
 	for _, m := range req.Messages {
 		for _, tc := range m.ToolCalls {
-			longestCall = max(longestCall, len(tc.Name))
+			callName = max(callName, byteBound(tc.Name))
 		}
 	}
+	fold := c.rewrite && c.d.foldSystem
 	for _, m := range req.Messages {
-		// Framing, role, name; "\n\n" per system message folded into a user message.
-		n += perToolResultTo + perName + 2 + byteBound(string(m.Role)) + byteBound(m.Name) + byteBound(m.Content)
-		if m.Role == RoleTool || m.Role == "function" {
-			n += len("functions.") + len(" to=assistant") + max(longestCall, len(m.Name))
+		n += c.messageBound(m, callName)
+		if fold && m.Role == RoleSystem {
+			n += len("\n\n") // its text is folded into the first user message, followed by "\n\n"
 		}
-		if len(m.ToolCalls) > 0 {
-			n += perToolCall + len("assistant to=multi_tool_use.parallel json") + len(`{"tool_uses":[]}`)
-			for _, tc := range m.ToolCalls {
-				// An argument string that is not JSON is quoted: at most 6 bytes per byte (\u00XX).
-				n += len(`{"recipient_name":"functions.","parameters":},`) + byteBound(tc.Name) + 6*len(tc.Arguments)
-			}
-		}
-	}
-	n += c.extraBound(req)
-	if req.ToolChoice != "" {
-		n += len("assistant to=functions.") + byteBound(req.ToolChoice) + perNamedChoice
 	}
 	return c.margin(n)
 }
 
-// byteBound bounds T(s): its length in bytes, three times that if it is not valid UTF-8.
+// messageBound bounds what Count counts for one message, the tools text joined to it aside;
+// callName bounds the name of any function called in the request.
+func (c *Counter) messageBound(m Message, callName int) int {
+	content := byteBound(m.Content)
+	switch {
+	case m.Role == RoleTool || m.Role == "function":
+		name := byteBound(m.Name)
+		if m.Role == RoleTool && m.ToolCallID != "" {
+			name = max(name, callName) // the name of the call it answers
+		}
+		switch {
+		case !c.d.openai:
+			return perMessage + len(RoleTool) + name + content
+		case c.d.toolResultTo:
+			return perToolResultTo + len("functions. to=assistant") + name + content
+		case c.d.bareNames:
+			return perMessage + name + content
+		}
+		return perMessage + len("functions.") + name + content
+	case len(m.ToolCalls) > 0:
+		n := 0
+		if m.Content != "" {
+			n += perMessage + byteBound(string(m.Role)) + content
+		}
+		return n + c.toolCallsBound(m.ToolCalls)
+	}
+	n := perMessage + byteBound(string(m.Role)) + content
+	if m.Name != "" {
+		n += perName + byteBound(m.Name)
+	}
+	return n
+}
+
+// toolCallsBound bounds what Count counts for the tool calls of one message.
+func (c *Counter) toolCallsBound(calls []ToolCall) int {
+	if !c.d.openai {
+		n := perMessage + len(RoleAssistant)
+		for _, tc := range calls {
+			n += byteBound(tc.Name) + byteBound(tc.Arguments) + perMessage
+		}
+		return n
+	}
+	if len(calls) == 1 {
+		// Compacting JSON arguments only removes white space.
+		return perToolCall + len(c.callHeader()) + byteBound(calls[0].Name) + byteBound(calls[0].Arguments)
+	}
+	// {"tool_uses":[{"recipient_name":"functions.NAME","parameters":ARGS},...]}, ARGS compacted
+	// when they are JSON, quoted otherwise.
+	n := perToolCall + len("assistant to=multi_tool_use.parallel json") + len(`{"tool_uses":[]}`)
+	for _, tc := range calls {
+		n += len(`{"recipient_name":"functions.","parameters":},`) + quotedLen(tc.Name) - len(`""`) +
+			max(byteBound(tc.Arguments), quotedLen(tc.Arguments))
+	}
+	return n
+}
+
+// byteBound bounds T(s): its length in bytes once each invalid UTF-8 byte is replaced with U+FFFD
+// (three bytes), as the tokenizer replaces it. It bounds concatenations too: byteBound(a+b) <=
+// byteBound(a) + byteBound(b).
 func byteBound(s string) int {
 	if utf8.ValidString(s) {
 		return len(s)
 	}
-	return 3 * len(s)
+	n := 0
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			n += len(string(utf8.RuneError))
+		} else {
+			n += size
+		}
+		i += size
+	}
+	return n
 }
 
-// extraBound bounds the tokens of the tools and response-format text.
-func (c *Counter) extraBound(req *Request) int {
-	if len(req.Tools) == 0 && req.ResponseFormat == nil {
-		return 0
-	}
-	const section = 128 // headers, separators, "type NAME = (_: {...}) => any;" and the like
-	n := 2 * (perExtraMessage + section)
-	for _, t := range req.Tools {
-		if bytes.Contains(t.Parameters, []byte(`"$ref"`)) {
-			// Inlined references can repeat a definition: render to measure.
-			text, _ := c.renderTools([]ToolSpec{t})
-			n += byteBound(text) + section
+// quotedLen is the length of quoteJSON(s), quotes included: '"', '\\' and the control bytes with a
+// short escape take two bytes, other control bytes six (\u00XX), an invalid UTF-8 byte six
+// (\ufffd), U+2028 and U+2029 six.
+func quotedLen(s string) int {
+	n := len(`""`)
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch c {
+			case '"', '\\', '\b', '\f', '\n', '\r', '\t':
+				n += 2
+			default:
+				if c < 0x20 {
+					n += 6
+				} else {
+					n++
+				}
+			}
+			i++
 			continue
 		}
-		n += section + 3*(byteBound(t.Name)+byteBound(t.Description)+len(t.Parameters))
-	}
-	if rf := req.ResponseFormat; rf != nil {
-		n += section + 3*(byteBound(rf.Name)+byteBound(rf.Description)+len(rf.Schema))
-	}
-	if !c.d.openai {
-		// JSON definitions: names, descriptions and schemas with quoting, at most 6 bytes per
-		// byte.
-		n = 2 * n
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
+			n += 6
+		} else {
+			n += size
+		}
+		i += size
 	}
 	return n
 }

@@ -3,6 +3,7 @@ package llm_test
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/autogpt-go/agent/llm"
@@ -61,5 +62,54 @@ func BenchmarkCounterUpperBound(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = c.UpperBound(req)
+	}
+}
+
+// typeListSchema nests depth objects whose "type" lists repeat "object" k times (each repeat
+// renders the whole sub-schema again: the rendered text grows as k^depth until the cap).
+func typeListSchema(depth, k int) string {
+	inner := `{"type":"string","description":"leaf value"}`
+	for range depth {
+		types := strings.Repeat(`"object",`, k) + `"null"`
+		inner = `{"type":[` + types + `],"description":"a level","properties":{"a":` + inner + `,"b":{"type":"integer"}}}`
+	}
+	return `{"type":"object","properties":{"root":` + inner + `}}`
+}
+
+// nestedSchema is a response-format schema of depth objects nested through "properties".
+func nestedSchema(depth int) string {
+	s := `{"type":"string"}`
+	for i := range depth {
+		s = fmt.Sprintf(`{"type":"object","title":"T%d","properties":{"k%d":%s,"x":{"type":"integer"}},"required":["k%d"]}`, i, i, s, i)
+	}
+	return s
+}
+
+// BenchmarkCountPathologicalSchemas measures the first count of a request (a fresh Counter, so
+// nothing is cached) whose schema expands a lot (type lists) or nests deeply (response format).
+func BenchmarkCountPathologicalSchemas(b *testing.B) {
+	cases := []struct {
+		name string
+		req  *llm.Request
+	}{
+		{"typelist-1KB", &llm.Request{Tools: []llm.ToolSpec{{Name: "f", Parameters: json.RawMessage(typeListSchema(10, 3))}}}},
+		{"typelist-10KB", &llm.Request{Tools: []llm.ToolSpec{{Name: "f", Parameters: json.RawMessage(typeListSchema(100, 2))}}}},
+		{"nested-format-20KB", &llm.Request{ResponseFormat: &llm.ResponseFormat{Type: llm.ResponseFormatJSONSchema, Name: "x", Schema: json.RawMessage(nestedSchema(200))}}},
+		{"nested-format-60KB", &llm.Request{ResponseFormat: &llm.ResponseFormat{Type: llm.ResponseFormatJSONSchema, Name: "x", Schema: json.RawMessage(nestedSchema(600))}}},
+		{"nested-format-150KB", &llm.Request{ResponseFormat: &llm.ResponseFormat{Type: llm.ResponseFormatJSONSchema, Name: "x", Schema: json.RawMessage(nestedSchema(1500))}}},
+	}
+	for _, bc := range cases {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var n llm.TokenCount
+			for b.Loop() {
+				c, err := llm.NewCounter("gpt-4o")
+				if err != nil {
+					b.Fatal(err)
+				}
+				n, _ = c.Count(bc.req)
+			}
+			b.ReportMetric(float64(n.Tokens), "tokens")
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // ErrUnsupportedContent is returned (wrapped) by ParseOpenAIChatRequest for a message content
@@ -15,72 +16,111 @@ var ErrUnsupportedContent = errors.New("llm: unsupported content part")
 // chat-completions request.
 var ErrInvalidRequestBody = errors.New("llm: invalid chat-completions request body")
 
-// The chat-completions request body, as OpenAI's API reference documents it
-// (https://platform.openai.com/docs/api-reference/chat/create): only the fields a token count or
-// a Request needs.
-type wireChatRequest struct {
-	Model               string              `json:"model"`
-	Messages            []wireMessage       `json:"messages"`
-	Tools               []wireTool          `json:"tools"`
-	ToolChoice          json.RawMessage     `json:"tool_choice"`
-	Functions           []wireFunction      `json:"functions"`     // deprecated form of tools
-	FunctionCall        json.RawMessage     `json:"function_call"` // deprecated form of tool_choice
-	ResponseFormat      *wireResponseFormat `json:"response_format"`
-	MaxTokens           *int                `json:"max_tokens"`
-	MaxCompletionTokens *int                `json:"max_completion_tokens"`
-	Temperature         *float64            `json:"temperature"`
-	Stop                json.RawMessage     `json:"stop"`
+// wireObject is a JSON object of the chat-completions request body (OpenAI's API reference,
+// https://platform.openai.com/docs/api-reference/chat/create), its members by exact key. The body
+// is read through such maps rather than structs because encoding/json matches struct fields
+// case-insensitively, while the API's keys are case-sensitive: "MODEL" is not "model".
+type wireObject map[string]json.RawMessage
+
+// wireObjectOf decodes raw, which must be a JSON object; what names it in errors.
+func wireObjectOf(raw json.RawMessage, what string) (wireObject, error) {
+	raw = bytes.TrimLeft(raw, " \t\r\n")
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil, fmt.Errorf("%w: %s is not a JSON object", ErrInvalidRequestBody, what)
+	}
+	var o wireObject
+	if err := json.Unmarshal(raw, &o); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidRequestBody, what, err)
+	}
+	return o, nil
 }
 
-type wireMessage struct {
-	Role         string                `json:"role"`
-	Content      json.RawMessage       `json:"content"`
-	Name         string                `json:"name"`
-	ToolCalls    []wireToolCall        `json:"tool_calls"`
-	ToolCallID   string                `json:"tool_call_id"`
-	FunctionCall *wireFunctionCallPart `json:"function_call"`
+// has reports whether key is present with a value other than null.
+func (o wireObject) has(key string) bool {
+	raw, ok := o[key]
+	return ok && !isNull(raw)
 }
 
-type wireContentPart struct {
-	Type    string `json:"type"`
-	Text    string `json:"text"`
-	Refusal string `json:"refusal"`
+func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
+
+// decode decodes the member key into dst; an absent or null member leaves dst as it is.
+func (o wireObject) decode(key string, dst any) error {
+	if !o.has(key) {
+		return nil
+	}
+	if err := json.Unmarshal(o[key], dst); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrInvalidRequestBody, key, err)
+	}
+	return nil
 }
 
-type wireToolCall struct {
-	ID       string               `json:"id"`
-	Type     string               `json:"type"`
-	Function wireFunctionCallPart `json:"function"`
+// str returns the string member key ("" when absent or null).
+func (o wireObject) str(key string) (string, error) {
+	var s string
+	err := o.decode(key, &s)
+	return s, err
 }
 
-type wireFunctionCallPart struct {
-	Name      string `json:"name"`
-	Arguments string `json:"arguments"`
+// object returns the object member key (nil when absent or null).
+func (o wireObject) object(key string) (wireObject, error) {
+	if !o.has(key) {
+		return nil, nil
+	}
+	return wireObjectOf(o[key], key)
 }
 
-type wireTool struct {
-	Type     string       `json:"type"`
-	Function wireFunction `json:"function"`
+// objects returns the members of the array member key, each an object (nil when absent or
+// null).
+func (o wireObject) objects(key string) ([]wireObject, error) {
+	var list []json.RawMessage
+	if err := o.decode(key, &list); err != nil {
+		return nil, err
+	}
+	out := make([]wireObject, len(list))
+	for i, raw := range list {
+		obj, err := wireObjectOf(raw, fmt.Sprintf("%s[%d]", key, i))
+		if err != nil {
+			return nil, err
+		}
+		out[i] = obj
+	}
+	return out, nil
 }
 
-type wireFunction struct {
-	Name        string          `json:"name"`
-	Description string          `json:"description"`
-	Parameters  json.RawMessage `json:"parameters"`
+// function reads a function definition: {"name", "description", "parameters"}; the parameters
+// are kept byte for byte.
+func (o wireObject) function() (ToolSpec, error) {
+	var f ToolSpec
+	var err error
+	if f.Name, err = o.str("name"); err != nil {
+		return ToolSpec{}, err
+	}
+	if f.Description, err = o.str("description"); err != nil {
+		return ToolSpec{}, err
+	}
+	f.Parameters = o["parameters"]
+	return f, nil
 }
 
-type wireResponseFormat struct {
-	Type       string `json:"type"`
-	JSONSchema *struct {
-		Name        string          `json:"name"`
-		Description string          `json:"description"`
-		Schema      json.RawMessage `json:"schema"`
-		Strict      bool            `json:"strict"`
-	} `json:"json_schema"`
+// call reads a function call: {"name", "arguments"}.
+func (o wireObject) call() (ToolCall, error) {
+	var tc ToolCall
+	var err error
+	if tc.Name, err = o.str("name"); err != nil {
+		return ToolCall{}, err
+	}
+	if tc.Arguments, err = o.str("arguments"); err != nil {
+		return ToolCall{}, err
+	}
+	return tc, nil
 }
 
 // ParseOpenAIChatRequest converts an OpenAI chat-completions request body (the JSON a client POSTs
 // to /v1/chat/completions) into the model name and a Request, for counting its prompt tokens.
+//
+// The body must be one JSON object with a non-empty string "model" and a "messages" array (it
+// may be empty) whose elements are objects with a non-empty string "role". Keys match exactly, as
+// the API matches them: "Model" or "ROLE" are unknown keys, and unknown keys are ignored.
 //
 // Messages: role, name, tool_call_id, tool_calls (id, function name, arguments string), and
 // content given as a string, null, or an array of parts whose "text" (and "refusal") parts are
@@ -96,81 +136,187 @@ type wireResponseFormat struct {
 // {"type":"function","function":{"name":...}}; response_format "text", "json_object" or
 // "json_schema" (name, description, schema bytes, strict). max_completion_tokens (else
 // max_tokens), temperature and stop (a string or an array) are carried too; other fields are
-// ignored.
+// ignored. A null value counts as an absent one.
 //
 // A body that is not a JSON object of that shape gives an error wrapping ErrInvalidRequestBody.
 func ParseOpenAIChatRequest(body []byte) (model string, req *Request, err error) {
-	var w wireChatRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&w); err != nil {
-		return "", nil, fmt.Errorf("%w: %v", ErrInvalidRequestBody, err)
+	w, err := wireObjectOf(body, "the body")
+	if err != nil {
+		return "", nil, err
 	}
-	if dec.More() {
-		return "", nil, fmt.Errorf("%w: data after the JSON object", ErrInvalidRequestBody)
+	if model, err = w.str("model"); err != nil {
+		return "", nil, err
+	}
+	if model == "" {
+		return "", nil, fmt.Errorf("%w: no \"model\"", ErrInvalidRequestBody)
+	}
+	if raw, ok := w["messages"]; !ok || !bytes.HasPrefix(bytes.TrimLeft(raw, " \t\r\n"), []byte("[")) {
+		return "", nil, fmt.Errorf("%w: no \"messages\" array", ErrInvalidRequestBody)
+	}
+	msgs, err := w.objects("messages")
+	if err != nil {
+		return "", nil, err
 	}
 	req = &Request{}
-	for i, m := range w.Messages {
+	for i, m := range msgs {
 		msg, err := wireToMessage(m)
 		if err != nil {
 			return "", nil, fmt.Errorf("message %d: %w", i, err)
 		}
 		req.Messages = append(req.Messages, msg)
 	}
-	for i, t := range w.Tools {
-		if t.Type != "" && t.Type != "function" {
-			return "", nil, fmt.Errorf("%w: tool %d has type %q (only function tools are supported)", ErrUnsupportedContent, i, t.Type)
+	tools, err := w.objects("tools")
+	if err != nil {
+		return "", nil, err
+	}
+	for i, t := range tools {
+		typ, err := t.str("type")
+		if err != nil {
+			return "", nil, err
 		}
-		req.Tools = append(req.Tools, ToolSpec(t.Function))
+		if typ != "" && typ != "function" {
+			return "", nil, fmt.Errorf("%w: tool %d has type %q (only function tools are supported)", ErrUnsupportedContent, i, typ)
+		}
+		fn, err := t.object("function")
+		if err != nil {
+			return "", nil, err
+		}
+		spec, err := fn.function()
+		if err != nil {
+			return "", nil, err
+		}
+		req.Tools = append(req.Tools, spec)
 	}
-	for _, f := range w.Functions {
-		req.Tools = append(req.Tools, ToolSpec(f))
+	functions, err := w.objects("functions")
+	if err != nil {
+		return "", nil, err
 	}
-	choice := w.ToolChoice
-	if len(choice) == 0 || string(choice) == "null" {
-		choice = w.FunctionCall
+	for _, f := range functions {
+		spec, err := f.function()
+		if err != nil {
+			return "", nil, err
+		}
+		req.Tools = append(req.Tools, spec)
+	}
+	choice := w["tool_choice"]
+	if !w.has("tool_choice") {
+		choice = w["function_call"]
 	}
 	if req.ToolChoice, err = wireToolChoice(choice); err != nil {
 		return "", nil, err
 	}
-	if rf := w.ResponseFormat; rf != nil {
-		out := &ResponseFormat{Type: rf.Type}
-		if js := rf.JSONSchema; js != nil {
-			out.Name, out.Description, out.Schema, out.Strict = js.Name, js.Description, js.Schema, js.Strict
+	rf, err := w.object("response_format")
+	if err != nil {
+		return "", nil, err
+	}
+	if rf != nil {
+		if req.ResponseFormat, err = wireResponseFormat(rf); err != nil {
+			return "", nil, err
 		}
-		req.ResponseFormat = out
+	}
+	var maxTokens, maxCompletion *int
+	if err := w.decode("max_tokens", &maxTokens); err != nil {
+		return "", nil, err
+	}
+	if err := w.decode("max_completion_tokens", &maxCompletion); err != nil {
+		return "", nil, err
 	}
 	switch {
-	case w.MaxCompletionTokens != nil:
-		req.MaxOutputTokens = *w.MaxCompletionTokens
-	case w.MaxTokens != nil:
-		req.MaxOutputTokens = *w.MaxTokens
+	case maxCompletion != nil:
+		req.MaxOutputTokens = *maxCompletion
+	case maxTokens != nil:
+		req.MaxOutputTokens = *maxTokens
 	}
-	req.Temperature = w.Temperature
-	if len(w.Stop) > 0 && string(w.Stop) != "null" {
+	if err := w.decode("temperature", &req.Temperature); err != nil {
+		return "", nil, err
+	}
+	if w.has("stop") {
 		var one string
-		if err := json.Unmarshal(w.Stop, &one); err == nil {
+		if err := json.Unmarshal(w["stop"], &one); err == nil {
 			req.Stop = []string{one}
-		} else if err := json.Unmarshal(w.Stop, &req.Stop); err != nil {
+		} else if err := json.Unmarshal(w["stop"], &req.Stop); err != nil {
 			return "", nil, fmt.Errorf("%w: stop: %v", ErrInvalidRequestBody, err)
 		}
 	}
-	return w.Model, req, nil
+	return model, req, nil
 }
 
-func wireToMessage(m wireMessage) (Message, error) {
-	msg := Message{Role: Role(m.Role), Name: m.Name, ToolCallID: m.ToolCallID}
-	text, err := wireContent(m.Content)
+// wireResponseFormat reads response_format: {"type", "json_schema": {"name", "description",
+// "schema", "strict"}}.
+func wireResponseFormat(rf wireObject) (*ResponseFormat, error) {
+	out := &ResponseFormat{}
+	var err error
+	if out.Type, err = rf.str("type"); err != nil {
+		return nil, err
+	}
+	js, err := rf.object("json_schema")
+	if err != nil || js == nil {
+		return out, err
+	}
+	if out.Name, err = js.str("name"); err != nil {
+		return nil, err
+	}
+	if out.Description, err = js.str("description"); err != nil {
+		return nil, err
+	}
+	if err := js.decode("strict", &out.Strict); err != nil {
+		return nil, err
+	}
+	out.Schema = js["schema"]
+	return out, nil
+}
+
+func wireToMessage(m wireObject) (Message, error) {
+	var msg Message
+	role, err := m.str("role")
 	if err != nil {
 		return Message{}, err
 	}
-	msg.Content = text
-	for _, tc := range m.ToolCalls {
-		msg.ToolCalls = append(msg.ToolCalls, ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments})
+	if role == "" {
+		return Message{}, fmt.Errorf("%w: no \"role\"", ErrInvalidRequestBody)
 	}
-	if fc := m.FunctionCall; fc != nil {
-		msg.ToolCalls = append(msg.ToolCalls, ToolCall{Name: fc.Name, Arguments: fc.Arguments})
+	msg.Role = Role(role)
+	if msg.Name, err = m.str("name"); err != nil {
+		return Message{}, err
 	}
-	if m.Role == "function" {
+	if msg.ToolCallID, err = m.str("tool_call_id"); err != nil {
+		return Message{}, err
+	}
+	if msg.Content, err = wireContent(m["content"]); err != nil {
+		return Message{}, err
+	}
+	calls, err := m.objects("tool_calls")
+	if err != nil {
+		return Message{}, err
+	}
+	for _, c := range calls {
+		id, err := c.str("id")
+		if err != nil {
+			return Message{}, err
+		}
+		fn, err := c.object("function")
+		if err != nil {
+			return Message{}, err
+		}
+		tc, err := fn.call()
+		if err != nil {
+			return Message{}, err
+		}
+		tc.ID = id
+		msg.ToolCalls = append(msg.ToolCalls, tc)
+	}
+	fc, err := m.object("function_call")
+	if err != nil {
+		return Message{}, err
+	}
+	if fc != nil {
+		tc, err := fc.call()
+		if err != nil {
+			return Message{}, err
+		}
+		msg.ToolCalls = append(msg.ToolCalls, tc)
+	}
+	if role == "function" {
 		msg.Role = RoleTool
 	}
 	return msg, nil
@@ -189,22 +335,33 @@ func wireContent(raw json.RawMessage) (string, error) {
 		}
 		return s, nil
 	}
-	var parts []wireContentPart
-	if err := json.Unmarshal(raw, &parts); err != nil {
-		return "", fmt.Errorf("%w: content: %v", ErrInvalidRequestBody, err)
+	if raw[0] != '[' {
+		return "", fmt.Errorf("%w: content is neither a string nor an array", ErrInvalidRequestBody)
 	}
-	var text string
+	parts, err := wireObject{"content": raw}.objects("content")
+	if err != nil {
+		return "", err
+	}
+	var text strings.Builder
 	for i, p := range parts {
-		switch p.Type {
-		case "text":
-			text += p.Text
-		case "refusal":
-			text += p.Refusal
-		default:
-			return "", fmt.Errorf("%w: content part %d has type %q", ErrUnsupportedContent, i, p.Type)
+		typ, err := p.str("type")
+		if err != nil {
+			return "", err
 		}
+		var key string
+		switch typ {
+		case "text", "refusal":
+			key = typ
+		default:
+			return "", fmt.Errorf("%w: content part %d has type %q", ErrUnsupportedContent, i, typ)
+		}
+		s, err := p.str(key)
+		if err != nil {
+			return "", err
+		}
+		text.WriteString(s)
 	}
-	return text, nil
+	return text.String(), nil
 }
 
 // wireToolChoice converts tool_choice (or the deprecated function_call) to Request.ToolChoice.
@@ -217,21 +374,24 @@ func wireToolChoice(raw json.RawMessage) (string, error) {
 	if err := json.Unmarshal(raw, &s); err == nil {
 		return s, nil
 	}
-	var obj struct {
-		Type     string `json:"type"`
-		Name     string `json:"name"` // function_call: {"name": ...}
-		Function *struct {
-			Name string `json:"name"`
-		} `json:"function"`
+	obj, err := wireObjectOf(raw, "tool_choice")
+	if err != nil {
+		return "", err
 	}
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		return "", fmt.Errorf("%w: tool_choice: %v", ErrInvalidRequestBody, err)
+	// {"type": "function", "function": {"name": ...}}, or function_call's {"name": ...}.
+	fn, err := obj.object("function")
+	if err != nil {
+		return "", err
 	}
-	switch {
-	case obj.Function != nil && obj.Function.Name != "":
-		return obj.Function.Name, nil
-	case obj.Name != "":
-		return obj.Name, nil
+	if fn != nil {
+		name, err := fn.str("name")
+		if err != nil || name != "" {
+			return name, err
+		}
+	}
+	name, err := obj.str("name")
+	if err != nil || name != "" {
+		return name, err
 	}
 	return "", fmt.Errorf("%w: tool_choice %s names no function", ErrUnsupportedContent, raw)
 }

@@ -103,6 +103,25 @@ func TestParseOpenAIChatRequestErrors(t *testing.T) {
 		{`{"model": "m", "messages": [], "tools": [{"type": "web_search"}]}`, llm.ErrUnsupportedContent},
 		{`{"model": "m", "messages": [], "tool_choice": {"type": "allowed_tools"}}`, llm.ErrUnsupportedContent},
 		{`{"model": "m", "messages": [], "stop": 3}`, llm.ErrInvalidRequestBody},
+		// Not a chat request: a JSON object with a non-empty "model" and a "messages" array is
+		// required, keys matching exactly.
+		{`null`, llm.ErrInvalidRequestBody},
+		{`{}`, llm.ErrInvalidRequestBody},
+		{`[]`, llm.ErrInvalidRequestBody},
+		{`"gpt-4o"`, llm.ErrInvalidRequestBody},
+		{`{"model": "m"}`, llm.ErrInvalidRequestBody},
+		{`{"messages": []}`, llm.ErrInvalidRequestBody},
+		{`{"model": "", "messages": []}`, llm.ErrInvalidRequestBody},
+		{`{"model": null, "messages": []}`, llm.ErrInvalidRequestBody},
+		{`{"model": "m", "messages": null}`, llm.ErrInvalidRequestBody},
+		{`{"model": "m", "messages": {}}`, llm.ErrInvalidRequestBody},
+		{`{"MODEL": "gpt-4o", "Messages": [{"ROLE": "user", "content": "Hi"}]}`, llm.ErrInvalidRequestBody},
+		{`{"Model": "gpt-4o", "messages": []}`, llm.ErrInvalidRequestBody},
+		{`{"model": "gpt-4o", "Messages": []}`, llm.ErrInvalidRequestBody},
+		{`{"model": "gpt-4o", "messages": [{"ROLE": "user", "content": "Hi"}]}`, llm.ErrInvalidRequestBody},
+		{`{"model": "gpt-4o", "messages": [null]}`, llm.ErrInvalidRequestBody},
+		{`{"model": "gpt-4o", "messages": [{"role": "user", "content": {"text": "Hi"}}]}`, llm.ErrInvalidRequestBody},
+		{`{"model": "m", "messages": []} ]`, llm.ErrInvalidRequestBody},
 	}
 	for _, c := range cases {
 		if _, _, err := llm.ParseOpenAIChatRequest([]byte(c.body)); !errors.Is(err, c.want) {
@@ -126,5 +145,35 @@ func TestParsedLegacyCountsLikeTools(t *testing.T) {
 	}
 	if ca, cb := count(t, c, a), count(t, c, b); ca != cb {
 		t.Errorf("functions %d, tools %d", ca, cb)
+	}
+}
+
+// Keys match exactly, as the API matches them: a key in another case is an unknown key, ignored
+// like any other (encoding/json alone would match struct fields case-insensitively).
+func TestParseOpenAIChatRequestExactKeys(t *testing.T) {
+	body := `{"model": "gpt-4o", "Model": "gpt-3.5-turbo", "messages": [{"role": "user", "Role": "system", "content": "Hi", "NAME": "bob",
+	    "Tool_Calls": [{"id": "x", "function": {"name": "f", "arguments": "{}"}}]},
+	  {"role": "assistant", "tool_calls": [{"id": "c", "Function": {"name": "f"}, "function": {"name": "g", "Arguments": "no", "arguments": "{}"}}]},
+	  {"role": "user", "content": [{"type": "text", "Text": "no", "text": "yes"}, {"Type": "image_url", "type": "text", "text": "!"}]}],
+	  "Tools": [{"type": "function", "function": {"name": "f"}}],
+	  "tools": [{"type": "function", "function": {"name": "h", "Description": "no", "PARAMETERS": {}}}],
+	  "Tool_choice": "required", "tool_choice": {"type": "function", "function": {"Name": "x", "name": "h"}},
+	  "response_format": {"Type": "json_object", "type": "text"}, "Max_tokens": 5, "Temperature": 1}`
+	model, req, err := llm.ParseOpenAIChatRequest([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &llm.Request{
+		Messages: []llm.Message{
+			{Role: llm.RoleUser, Content: "Hi"},
+			{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "c", Name: "g", Arguments: "{}"}}},
+			{Role: llm.RoleUser, Content: "yes!"},
+		},
+		Tools:          []llm.ToolSpec{{Name: "h"}},
+		ToolChoice:     "h",
+		ResponseFormat: &llm.ResponseFormat{Type: llm.ResponseFormatText},
+	}
+	if model != "gpt-4o" || !reflect.DeepEqual(req, want) {
+		t.Errorf("got %q %+v\nwant %+v", model, req, want)
 	}
 }

@@ -121,23 +121,24 @@ func RegisterModel(info ModelInfo) {
 // Encodings by prefix (OpenAI's tiktoken model table): gpt-4o*, gpt-4.1*, gpt-4.5*, o1*, o3*,
 // o4*, gpt-5* use o200k_base; gpt-4*, gpt-3.5* use cl100k_base.
 //
+// A fine-tuned model, named as OpenAI names them ("ft:BASE:ORG:SUFFIX:ID", such as
+// "ft:gpt-4o-mini-2024-07-18:acme::abc123"), is looked up by its BASE name, whose encoding, family,
+// context window and output cap it shares; it is unpriced (zero prices, so Priced is false and
+// CostUSD 0), because OpenAI bills fine-tuned models at their own rates, not the base model's.
+// An entry registered under the full "ft:..." name (or a prefix of it) wins over the base.
+//
 // An unknown name gets, and false: o200k_base, FamilyChatML, DefaultContextWindow,
 // DefaultMaxOutputTokens, no price, Estimate true with DefaultSafetyMargin.
 func LookupModel(name string) (ModelInfo, bool) {
 	bare := stripProvider(strings.TrimSpace(name))
-	key := strings.ToLower(bare)
-	registry.RLock()
-	info, ok := registry.models[key]
+	info, ok := lookup(strings.ToLower(bare))
 	if !ok {
-		best := -1
-		for prefix, m := range registry.models {
-			if len(prefix) > best && strings.HasPrefix(key, prefix) {
-				info, best = m, len(prefix)
+		if base, tuned := fineTunedBase(bare); tuned {
+			if info, ok = lookup(strings.ToLower(base)); ok {
+				info.InputUSDPerMTok, info.CachedInputUSDPerMTok, info.OutputUSDPerMTok = 0, 0, 0
 			}
 		}
-		ok = best >= 0
 	}
-	registry.RUnlock()
 	if !ok {
 		return ModelInfo{
 			Name:            bare,
@@ -151,6 +152,34 @@ func LookupModel(name string) (ModelInfo, bool) {
 	}
 	info.Name = bare
 	return info, true
+}
+
+// fineTunedBase returns the base model of a fine-tuned model name, "ft:BASE:..." (any case), and
+// whether name is one.
+func fineTunedBase(name string) (string, bool) {
+	if len(name) < 3 || !strings.EqualFold(name[:3], "ft:") {
+		return "", false
+	}
+	base, _, _ := strings.Cut(name[3:], ":")
+	return base, base != ""
+}
+
+// lookup finds key (lower case) in the registry: an exact entry, else the longest registered
+// prefix.
+func lookup(key string) (ModelInfo, bool) {
+	registry.RLock()
+	info, ok := registry.models[key]
+	if !ok {
+		best := -1
+		for prefix, m := range registry.models {
+			if len(prefix) > best && strings.HasPrefix(key, prefix) {
+				info, best = m, len(prefix)
+			}
+		}
+		ok = best >= 0
+	}
+	registry.RUnlock()
+	return info, ok
 }
 
 // stripProvider removes a provider or path prefix: everything up to the last "/".

@@ -1,8 +1,10 @@
 package llm_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"testing"
 
@@ -61,6 +63,50 @@ func TestLookupModelPrefixRules(t *testing.T) {
 	}
 	if info, _ := llm.LookupModel("openai/gpt-4o-2024-08-06"); info.Name != "gpt-4o-2024-08-06" {
 		t.Errorf("Name = %q, want the name asked for without the provider prefix", info.Name)
+	}
+}
+
+// Fine-tuned models ("ft:BASE:ORG:SUFFIX:ID") are their base model, unpriced: fine-tuned models
+// are billed at their own rates.
+func TestLookupModelFineTuned(t *testing.T) {
+	cases := []struct{ name, base string }{
+		{"ft:gpt-4o-mini-2024-07-18:org::abc", "gpt-4o-mini-2024-07-18"},
+		{"openai/ft:gpt-4o-2024-08-06:acme:support-bot:9ZxY1", "gpt-4o-2024-08-06"},
+		{"FT:GPT-3.5-turbo-0125:org::x", "gpt-3.5-turbo-0125"},
+		{"ft:gpt-4-0613:org::y", "gpt-4-0613"},
+		{"ft:gpt-4.1-nano-2025-04-14", "gpt-4.1-nano-2025-04-14"},
+	}
+	for _, c := range cases {
+		info, ok := llm.LookupModel(c.name)
+		base, _ := llm.LookupModel(c.base)
+		if !ok || info.Estimate || info.Encoding != base.Encoding || info.Family != base.Family ||
+			info.ContextWindow != base.ContextWindow || info.MaxOutputTokens != base.MaxOutputTokens {
+			t.Errorf("%s: %+v, %v; want the family, encoding and limits of %s: %+v", c.name, info, ok, c.base, base)
+		}
+		if info.Priced() || info.CostUSD(llm.Usage{InputTokens: 1000, OutputTokens: 1000}) != 0 {
+			t.Errorf("%s: priced %+v; a fine-tuned model's prices are not its base model's", c.name, info)
+		}
+		if want := c.name[strings.LastIndex(c.name, "/")+1:]; info.Name != want {
+			t.Errorf("%s: Name %q, want %q", c.name, info.Name, want)
+		}
+	}
+	// A fine-tuned model is counted as its base model, with the base's dialect (gpt-4-0613 renders
+	// no titles and calls functions by bare names).
+	req := &llm.Request{
+		Messages: []llm.Message{{Role: llm.RoleUser, Content: "Weather?"}, {Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "1", Name: "get_weather", Arguments: "{}"}}},
+			{Role: llm.RoleTool, ToolCallID: "1", Content: "sunny"}},
+		Tools: []llm.ToolSpec{{Name: "get_weather", Parameters: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string","title":"City"}}}`)}},
+	}
+	for _, c := range cases {
+		ft, base := counter(t, c.name), counter(t, c.base)
+		if got, want := count(t, ft, req), count(t, base, req); got != want {
+			t.Errorf("%s: Count %d, want %s's %d", c.name, got, c.base, want)
+		}
+	}
+	for _, name := range []string{"ft:", "ft::org::x", "ft:acme-large:org::x"} {
+		if _, ok := llm.LookupModel(name); ok {
+			t.Errorf("%s: known", name)
+		}
 	}
 }
 
