@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,7 +13,8 @@ import (
 )
 
 // FinishCommand is the name of AutoGPT's built-in command that ends the run. Its one argument,
-// "reason", becomes the run's final answer. No tool may have this name while AutoGPT plans.
+// "reason", becomes the run's final answer. No tool may have this name, in any case, while AutoGPT
+// plans (see AutoGPT.ValidateTools).
 const FinishCommand = "finish"
 
 // DefaultMaxFormatRetriesAutoGPT is AutoGPT's MaxFormatRetries when the field is 0.
@@ -41,7 +43,7 @@ func DefaultAutoGPTConstraints() []string {
 // each call).
 func DefaultAutoGPTResources() []string {
 	return []string{
-		"The commands below and what they return.",
+		"The commands listed above and what they return.",
 		"Your own knowledge, which may be out of date: check facts with the commands when they matter.",
 	}
 }
@@ -64,7 +66,8 @@ func DefaultAutoGPTEvaluation() []string {
 //
 // The command is a tool offered to the run, or the built-in FinishCommand, whose "reason"
 // argument is the run's final answer. The zero value is ready to use; every field is optional. An
-// AutoGPT value may be shared by concurrent runs: it is only read.
+// AutoGPT value may be shared by concurrent runs: it is only read. No tool may be named "finish"
+// in any case: agent.New refuses such tools (AutoGPT implements agent.ToolValidator).
 //
 // The prompt is a system message built from Name, Role, the goals (the run's goal, then Goals),
 // Constraints, the commands (each tool with its description and argument schema, and finish),
@@ -76,13 +79,27 @@ func DefaultAutoGPTEvaluation() []string {
 // first JSON object in it that has a command is used. The step's Decision carries the reply as an
 // assistant message, the thoughts (agent.Decision.Thoughts, so they reach EventThought), and the
 // command as one tool call with ID "autogpt_<step>" and the args object as compact JSON, or Final
-// with the finish reason as Answer. A reply without a usable command (no JSON, no command, an
-// unknown command) is answered with a user message that says what was wrong and repeats the
-// format; after MaxFormatRetries such replies in a row, Next returns a *FormatError.
+// with the finish reason as Answer. A reply that cannot be used is answered with a user message
+// that says what was wrong and repeats the format; after MaxFormatRetries such replies in a row,
+// Next returns a *FormatError. A reply cannot be used when it has no JSON, no command or an
+// unknown command; when it is a finish without an answer (no reason and no thoughts); when it
+// holds finish and also other commands (they must run first); and, whatever it holds, when it was
+// cut off at the output-token limit (llm.FinishLength), since its arguments may have been cut
+// anywhere: such a reply never runs.
 //
-// On the run's last step (RunView.LastStep) the prompt says that only finish is allowed; another
-// command is taken as finish with the thoughts' text as the answer, or, without thoughts, Next
-// returns an error wrapping agent.ErrMaxSteps.
+// One command runs per step. When a reply asks for several (further JSON objects with a command,
+// a "command" key written twice, several native tool calls), the first runs, and the next request
+// adds to its result a note naming the commands that were ignored, so that the model can ask for
+// them again.
+//
+// On the run's last step (RunView.LastStep) the prompt says that only finish is allowed, and a
+// finish is the final answer as on any step; any other command makes Next return an error that
+// wraps agent.ErrMaxSteps and a *FormatError holding the reply (the run ends without an answer).
+// In a typed run (agent.RunTyped), whose last request asks for an answer of a given form, the
+// prompt asks for finish with that answer as its "answer" argument (with NativeTools, the finish
+// tool's "answer" parameter takes the answer's schema); the argument, as JSON text, is the
+// Decision's Answer, which the loop then checks. A call of the typed run's agent.OutputToolName
+// tool is also accepted there, and runs as usual.
 type AutoGPT struct {
 	// Name is the agent's name in the prompt; "" means DefaultAutoGPTName.
 	Name string
@@ -100,17 +117,32 @@ type AutoGPT struct {
 	MaxFormatRetries int
 	// NativeTools offers the commands as the provider's native tools (plus a "finish" tool) instead
 	// of asking for the command in the JSON text; the thoughts are still asked for as JSON text. A
-	// native tool call is then the command (the first one, if the model made several); a reply
-	// without one may still give its command in the JSON text. Executed commands then stay native
-	// tool calls in the history, answered by tool messages.
+	// native tool call is then the command (the first one, if the model made several: the others
+	// are not run, and the model is told so with the result); a reply without one may still give
+	// its command in the JSON text. Executed commands then stay native tool calls in the history,
+	// answered by tool messages.
 	NativeTools bool
 }
 
 var (
-	_ agent.Planner  = AutoGPT{}
-	_ agent.Observer = AutoGPT{}
-	_ agent.Planner  = (*AutoGPT)(nil)
+	_ agent.Planner       = AutoGPT{}
+	_ agent.Observer      = AutoGPT{}
+	_ agent.ToolValidator = AutoGPT{}
+	_ agent.Planner       = (*AutoGPT)(nil)
 )
+
+// ValidateTools implements agent.ToolValidator: agent.New calls it with the tools offered. It
+// refuses a tool named FinishCommand in any case ("finish", "Finish", "FINISH"): the model's
+// finish, whatever its case, always ends the run, so such a tool could never run.
+func (AutoGPT) ValidateTools(tools []llm.ToolSpec) error {
+	for _, t := range tools {
+		if strings.EqualFold(t.Name, FinishCommand) {
+			return fmt.Errorf("planner: autogpt: tool %q cannot be offered: AutoGPT reserves the command name %q "+
+				"(in any case) for ending the run; rename the tool", t.Name, FinishCommand)
+		}
+	}
+	return nil
+}
 
 // finishSpec is the native tool offered for FinishCommand.
 var finishSpec = llm.ToolSpec{
@@ -147,16 +179,17 @@ const autoGPTNativeFormat = `{
 }`
 
 // Next implements agent.Planner: one model call, parsed as described on AutoGPT. It returns the
-// model's error, a *FormatError, an error wrapping agent.ErrMaxSteps (last step, a command other
-// than finish and no thoughts to answer with), or an error when a tool is named FinishCommand.
+// model's error, a *FormatError, an error wrapping agent.ErrMaxSteps and a *FormatError (last step,
+// a command other than finish), or ValidateTools' error when a tool is named finish (a view built
+// without agent.New).
 func (p AutoGPT) Next(ctx context.Context, view *agent.RunView) (*agent.Decision, error) {
-	for _, t := range view.Tools {
-		if t.Name == FinishCommand {
-			return nil, fmt.Errorf("planner: autogpt: a tool is named %q, which AutoGPT reserves for ending the run", FinishCommand)
-		}
+	if err := p.ValidateTools(view.Tools); err != nil {
+		return nil, err
 	}
 	st := loadState(view.State)
-	resp, err := view.Model.Generate(ctx, p.request(view))
+	req, form := p.request(view, st)
+	st.told()
+	resp, err := view.Model.Generate(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -166,43 +199,42 @@ func (p AutoGPT) Next(ctx context.Context, view *agent.RunView) (*agent.Decision
 	text := resp.Message.Content
 	r := parseAutoGPT(text)
 	nativeID := ""
-	if p.NativeTools && len(resp.Message.ToolCalls) > 0 {
-		c := resp.Message.ToolCalls[0]
+	if calls := resp.Message.ToolCalls; p.NativeTools && len(calls) > 0 {
+		c := calls[0]
 		r.hasCommand, r.name, nativeID = true, c.Name, c.ID
 		r.args = json.RawMessage(c.Arguments)
 		if !json.Valid(r.args) {
 			r.args, _ = json.Marshal(c.Arguments) // malformed arguments: read as text (and repaired)
 		}
+		r.extra = r.extra[:0] // the native calls are the commands, not the text's
+		for _, c := range calls[1:] {
+			r.extra = append(r.extra, c.Name)
+		}
 	}
 	d := &agent.Decision{Thoughts: r.thoughts}
 	name, spec, problem := resolveCommand(view.Tools, r)
-	if problem != "" && resp.FinishReason == llm.FinishLength {
-		problem += cutOffNote
-	}
-
+	extra := knownCommands(view.Tools, r.extra)
+	var answer string
 	switch {
-	case problem == "" && name == FinishCommand:
-		st.FormatFailures = 0
-		d.State = st.raw()
-		d.Final, d.Answer = true, finishAnswer(r.args, r.thoughts)
-		if strings.TrimSpace(text) != "" {
-			d.Messages = []llm.Message{{Role: llm.RoleAssistant, Content: text}}
-		}
-		return d, nil
-	case r.hasCommand && view.LastStep:
-		// Only finish was allowed: take the thoughts as the answer.
-		answer := thoughtsAnswer(r.thoughts)
-		if answer == "" {
-			return nil, fmt.Errorf("%w: the model asked for command %q on its last step, without thoughts to answer with", agent.ErrMaxSteps, r.name)
-		}
-		st.FormatFailures = 0
-		d.State = st.raw()
-		d.Final, d.Answer = true, answer
-		if strings.TrimSpace(text) != "" {
-			d.Messages = []llm.Message{{Role: llm.RoleAssistant, Content: text}}
-		}
-		return d, nil
+	case resp.FinishReason == llm.FinishLength:
+		problem = cutOffProblem
 	case problem != "":
+	case name == FinishCommand:
+		answer = finishAnswer(r.args, r.thoughts, form != "")
+		if strings.TrimSpace(answer) == "" {
+			arg := "reason"
+			if form != "" {
+				arg = "answer"
+			}
+			problem = fmt.Sprintf(`its %s command has no answer: give your final answer for the user as its %q argument`, FinishCommand, arg)
+		} else if others := withoutFinish(extra); len(others) > 0 && !view.LastStep {
+			problem = fmt.Sprintf("it has the command %s and also %s, which would not run: run %s first, one command per reply, then %s",
+				FinishCommand, joinNames(others), plural(len(others), "it", "them"), FinishCommand)
+		}
+	case view.LastStep && !isOutputTool(spec, form):
+		return nil, lastStepError("autogpt", text, fmt.Sprintf("command %q on the last step, where only %s is allowed", name, FinishCommand), st.FormatFailures)
+	}
+	if problem != "" {
 		st.FormatFailures++
 		if view.LastStep || st.FormatFailures > retries(p.MaxFormatRetries, DefaultMaxFormatRetriesAutoGPT) {
 			return nil, &FormatError{Planner: "autogpt", Raw: text, Reason: problem, Failures: st.FormatFailures}
@@ -214,6 +246,17 @@ func (p AutoGPT) Next(ctx context.Context, view *agent.RunView) (*agent.Decision
 	}
 
 	st.FormatFailures = 0
+	if name == FinishCommand {
+		d.State = st.raw()
+		d.Final, d.Answer = true, answer
+		if strings.TrimSpace(text) != "" {
+			d.Messages = []llm.Message{{Role: llm.RoleAssistant, Content: text}}
+		}
+		return d, nil
+	}
+	if len(extra) > 0 && !view.LastStep {
+		st.ignore(name, extra) // told with the result, in the next request
+	}
 	d.State = st.raw()
 	call := llm.ToolCall{ID: "autogpt_" + strconv.Itoa(view.Step), Name: name, Arguments: argsFromValue(r.args, spec)}
 	msg := llm.Message{Role: llm.RoleAssistant, Content: text}
@@ -226,6 +269,32 @@ func (p AutoGPT) Next(ctx context.Context, view *agent.RunView) (*agent.Decision
 	d.Messages = []llm.Message{msg}
 	d.ToolCalls = []llm.ToolCall{call}
 	return d, nil
+}
+
+// knownCommands returns the canonical names of those of names that are commands (a tool, or
+// finish), in order: a further object whose "command" names nothing known is taken for prose.
+func knownCommands(tools []llm.ToolSpec, names []string) []string {
+	var out []string
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		if strings.EqualFold(n, FinishCommand) {
+			out = append(out, FinishCommand)
+		} else if spec, ok := findTool(tools, n); ok {
+			out = append(out, spec.Name)
+		}
+	}
+	return out
+}
+
+// withoutFinish returns names without FinishCommand.
+func withoutFinish(names []string) []string {
+	var out []string
+	for _, n := range names {
+		if n != FinishCommand {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // Observe implements agent.Observer. Without NativeTools it returns one user message with a
@@ -345,14 +414,31 @@ func orDefault(v []string, def func() []string) []string {
 	return v
 }
 
-// lastStepNote is added to the last step's user message.
-const lastStepNote = " Only the " + FinishCommand + " command is allowed now: reply in the JSON format with the command " +
-	FinishCommand + " and your final answer as its reason."
+// lastStepNote is added to the last step's user message (AutoGPT.NativeTools: nativeLastStepNote).
+const (
+	lastStepNote = " Only the " + FinishCommand + " command is allowed now: reply in the JSON format with the command " +
+		FinishCommand + " and your final answer as its reason."
+	nativeLastStepNote = " Only the " + FinishCommand + " tool is allowed now: call it with your final answer as its reason."
+)
+
+// typedLastStepNote replaces lastStepNote in a typed run, whose answer must take form.
+func (p AutoGPT) typedLastStepNote(form string) string {
+	note := " Only the " + FinishCommand + " command is allowed now: reply in the JSON format with the command " + FinishCommand + " and"
+	if p.NativeTools {
+		note = " Only the " + FinishCommand + " tool is allowed now: call it with"
+	}
+	note += ` your final answer as its "answer" argument. That answer must be ` + strings.TrimSuffix(form, ".")
+	if strings.Contains(form, "JSON") {
+		note += ", given as the argument's value itself, not inside a string"
+	}
+	return note + "."
+}
 
 // request builds the step's request from view.NewRequest (history, output cap, temperature, the
-// last step's prompt): AutoGPT's system prompt instead of the configured one, and no tools unless
-// NativeTools.
-func (p AutoGPT) request(view *agent.RunView) *llm.Request {
+// last step's prompt): AutoGPT's system prompt instead of the configured one, no tools unless
+// NativeTools, the note about ignored commands (st), and the last step's instruction. It returns the
+// form a typed run's last answer must take ("" otherwise).
+func (p AutoGPT) request(view *agent.RunView, st plannerState) (*llm.Request, string) {
 	req := view.NewRequest()
 	hist := req.Messages
 	if view.SystemPrompt != "" && len(hist) > 0 && hist[0].Role == llm.RoleSystem {
@@ -361,29 +447,50 @@ func (p AutoGPT) request(view *agent.RunView) *llm.Request {
 	msgs := make([]llm.Message, 0, len(hist)+2)
 	msgs = append(msgs, llm.Message{Role: llm.RoleSystem, Content: p.Prompt(view)})
 	msgs = append(msgs, hist...)
+	form := ""
 	if view.LastStep {
-		msgs = withLastStepNote(msgs, lastStepNote)
+		msgs, form = withFinalStep(msgs, func(form string) string {
+			switch {
+			case form != "":
+				return p.typedLastStepNote(form)
+			case p.NativeTools:
+				return nativeLastStepNote
+			}
+			return lastStepNote
+		})
+	} else {
+		msgs = withIgnoredNote(msgs, st, "command")
 	}
 	req.Messages = msgs
 	req.Tools = nil
 	if p.NativeTools {
-		if view.LastStep {
+		switch {
+		case form != "":
+			req.Tools = []llm.ToolSpec{typedFinishSpec(view.Tools, form)}
+		case view.LastStep:
 			req.Tools = []llm.ToolSpec{finishSpec}
-		} else {
+		default:
 			req.Tools = append(append(make([]llm.ToolSpec, 0, len(view.Tools)+1), view.Tools...), finishSpec)
 		}
 	}
-	return req
+	return req, form
 }
 
-// withLastStepNote adds note to the last-step user message NewRequest ends with (which starts with
-// agent.FinalStepPrompt), or appends a user message with both when there is none.
-func withLastStepNote(msgs []llm.Message, note string) []llm.Message {
-	if n := len(msgs); n > 0 && msgs[n-1].Role == llm.RoleUser && strings.HasPrefix(msgs[n-1].Content, agent.FinalStepPrompt) {
-		msgs[n-1].Content += note
-		return msgs
+// typedFinishSpec is the native finish tool of a typed run's last step: its "answer" parameter has
+// the schema of the run's agent.OutputToolName tool when that schema stands alone (no $ref), else it
+// is a string described by form.
+func typedFinishSpec(tools []llm.ToolSpec, form string) llm.ToolSpec {
+	answer := mustJSON(map[string]string{"type": "string", "description": "The final answer, as " + form})
+	for _, t := range tools {
+		if t.Name == agent.OutputToolName && json.Valid(t.Parameters) && !bytes.Contains(t.Parameters, []byte(`"$ref"`)) {
+			answer = compactJSON(t.Parameters)
+		}
 	}
-	return append(msgs, llm.Message{Role: llm.RoleUser, Content: agent.FinalStepPrompt + note})
+	return llm.ToolSpec{
+		Name:        FinishCommand,
+		Description: "End the run with the final answer, given as the answer argument.",
+		Parameters:  json.RawMessage(`{"type":"object","properties":{"answer":` + answer + `},"required":["answer"]}`),
+	}
 }
 
 // correction is the user message that answers an unusable reply.
@@ -405,21 +512,31 @@ type autoGPTReply struct {
 	hasCommand bool            // a non-null "command" was found
 	name       string          // the command's name, "" if none could be read
 	args       json.RawMessage // the args value as found, nil if none
+	extra      []string        // the names of the reply's further commands, in order ("" if unnamed)
 }
 
 // parseAutoGPT reads an AutoGPT reply: the first JSON object with a non-null "command" member
 // (keys compared without case) supplies the command; its "thoughts", or those of an earlier object,
 // the thoughts. "command" may be an object {"name", "args"} (also "arguments", "parameters",
 // "input") or a bare name string (args then from a top-level "args" or "arguments"). Thoughts may
-// be an object (a plan given as a list becomes "- item" lines) or a string (the text).
+// be an object (a plan given as a list becomes "- item" lines) or a string (the text). Further
+// commands (a "command" key written again, in any case, and the commands of later objects, when
+// the command's object is complete) are listed in extra. A key written twice keeps its first value.
 func parseAutoGPT(text string) autoGPTReply {
 	r := autoGPTReply{text: text}
-	eachObject(text, func(m map[string]json.RawMessage) bool {
+	eachObject(text, func(obj jsonObject) bool {
 		r.found = true
-		m = lowerKeys(m)
+		cmds := obj.all("command")
+		if r.hasCommand { // an object after the command's: its commands are extra
+			for _, c := range cmds {
+				name, _ := commandOf(c, nil)
+				r.extra = append(r.extra, name)
+			}
+			return true
+		}
+		m := lowerKeys(obj.first())
 		th := parseThoughts(firstPresent(m, "thoughts", "thought"))
-		cmd := m["command"]
-		if isNull(cmd) {
+		if len(cmds) == 0 {
 			if r.thoughts == nil {
 				r.thoughts = th
 			}
@@ -429,27 +546,40 @@ func parseAutoGPT(text string) autoGPTReply {
 			r.thoughts = th
 		}
 		r.hasCommand = true
-		if s, ok := jsonString(cmd); ok {
-			r.name, r.args = strings.TrimSpace(s), firstPresent(m, "args", "arguments")
-			return false
+		r.name, r.args = commandOf(cmds[0], m)
+		for _, c := range cmds[1:] {
+			name, _ := commandOf(c, nil)
+			r.extra = append(r.extra, name)
 		}
-		var cm map[string]json.RawMessage
-		if json.Unmarshal(cmd, &cm) == nil && cm != nil {
-			cm = lowerKeys(cm)
-			for _, k := range [...]string{"name", "command", "tool"} {
-				if s, ok := jsonString(cm[k]); ok && strings.TrimSpace(s) != "" {
-					r.name = strings.TrimSpace(s)
-					break
-				}
-			}
-			r.args = firstPresent(cm, "args", "arguments", "parameters", "input")
-			if r.args == nil {
-				r.args = firstPresent(m, "args", "arguments")
-			}
-		}
-		return false
+		// Look for further commands only after a complete object: the objects inside a repaired
+		// one (its args, say) are not commands.
+		return obj.closed
 	})
 	return r
+}
+
+// commandOf reads a "command" value: a name string, its args then taken from the object's members
+// m (lower-cased keys; nil for none), or an object {"name", "args"} (other spellings accepted).
+func commandOf(cmd json.RawMessage, m map[string]json.RawMessage) (name string, args json.RawMessage) {
+	if s, ok := jsonString(cmd); ok {
+		return strings.TrimSpace(s), firstPresent(m, "args", "arguments")
+	}
+	var cm map[string]json.RawMessage
+	if json.Unmarshal(cmd, &cm) != nil || cm == nil {
+		return "", nil
+	}
+	cm = lowerKeys(cm)
+	for _, k := range [...]string{"name", "command", "tool"} {
+		if s, ok := jsonString(cm[k]); ok && strings.TrimSpace(s) != "" {
+			name = strings.TrimSpace(s)
+			break
+		}
+	}
+	args = firstPresent(cm, "args", "arguments", "parameters", "input")
+	if args == nil {
+		args = firstPresent(m, "args", "arguments")
+	}
+	return name, args
 }
 
 // firstPresent returns the first of keys present in m with a non-null value.
@@ -514,17 +644,46 @@ func resolveCommand(tools []llm.ToolSpec, r autoGPTReply) (string, *llm.ToolSpec
 
 // finishAnswer is the final answer of a finish command: its "reason" argument (or, if that is
 // empty, "answer", "response", "result", "output", "text" or "message"; or args given as a plain
-// string), else the thoughts' text or speak.
-func finishAnswer(args json.RawMessage, th *agent.Thoughts) string {
+// string), else the thoughts' text or speak, else "".
+//
+// In a typed run's last step (typed) the answer is JSON for the loop to check: the "answer"
+// argument (or "reason", "final_answer", "result", "output"), a string as it is and any other value
+// as compact JSON; else, when the args hold none of these, the args object itself (the answer's
+// fields given as the args); else "".
+func finishAnswer(args json.RawMessage, th *agent.Thoughts, typed bool) string {
 	if s, ok := jsonString(args); ok {
-		if ds := strings.TrimSpace(s); strings.HasPrefix(ds, "{") {
+		switch ds := strings.TrimSpace(s); {
+		case strings.HasPrefix(ds, "{"):
 			args = json.RawMessage(argsFromText(ds, nil))
-		} else if ds != "" {
+		case ds != "":
 			return s
 		}
 	}
 	var m map[string]json.RawMessage
-	if json.Unmarshal(args, &m) == nil && m != nil {
+	if json.Unmarshal(args, &m) != nil {
+		m = nil
+	}
+	if typed {
+		lm := lowerKeys(m)
+		for _, k := range [...]string{"answer", "reason", "final_answer", "result", "output"} {
+			v := bytes.TrimSpace(lm[k])
+			if isNull(v) {
+				continue
+			}
+			if s, ok := jsonString(v); ok {
+				if strings.TrimSpace(s) != "" {
+					return s
+				}
+				continue
+			}
+			return compactJSON(v)
+		}
+		if len(m) > 0 {
+			return compactJSON(args)
+		}
+		return ""
+	}
+	if m != nil {
 		m = lowerKeys(m)
 		for _, k := range [...]string{"reason", "answer", "response", "result", "output", "text", "message"} {
 			if s := jsonText(m[k]); strings.TrimSpace(s) != "" {

@@ -195,30 +195,33 @@ func TestAutoGPTLastStep(t *testing.T) {
 	ctx := context.Background()
 	model := llmtest.NewScript(llmtest.Text(agReply))
 	d, err := AutoGPT{}.Next(ctx, testView(model, 9, nil))
-	require.NoError(t, err)
 	req := model.Requests()[0]
 	assert.Empty(t, req.Tools)
 	last := req.Messages[len(req.Messages)-1]
 	assert.Equal(t, llm.RoleUser, last.Role)
 	assert.True(t, strings.HasPrefix(last.Content, agent.FinalStepPrompt), last.Content)
 	assert.Contains(t, last.Content, "Only the finish command is allowed now")
-	assert.True(t, d.Final, "another command on the last step is taken as finish")
-	assert.Equal(t, "I will write the file.", d.Answer)
-	assert.Empty(t, d.ToolCalls)
+	assert.Nil(t, d, "another command on the last step is no answer")
+	assert.ErrorIs(t, err, agent.ErrMaxSteps)
+	var fe *FormatError
+	require.ErrorAs(t, err, &fe, "the reply travels with the error")
+	assert.Equal(t, agReply, fe.Raw)
+	assert.Contains(t, fe.Reason, `command "write_file" on the last step`)
 
 	model = llmtest.NewScript(llmtest.Text("{" + agCommand + "}"))
 	_, err = AutoGPT{}.Next(ctx, testView(model, 9, nil))
-	assert.ErrorIs(t, err, agent.ErrMaxSteps, "no thoughts to answer with")
+	assert.ErrorIs(t, err, agent.ErrMaxSteps, "no thoughts either")
 
 	model = llmtest.NewScript(llmtest.Text("garbage"))
 	_, err = AutoGPT{}.Next(ctx, testView(model, 9, nil))
-	var fe *FormatError
 	require.ErrorAs(t, err, &fe, "no later step could carry a correction")
+	assert.NotErrorIs(t, err, agent.ErrMaxSteps)
 	assert.Equal(t, 1, fe.Failures)
 
 	model = llmtest.NewScript(llmtest.Text(`{"command": {"name": "finish", "args": {"reason": "best effort"}}}`))
 	d, err = AutoGPT{}.Next(ctx, testView(model, 9, nil))
 	require.NoError(t, err)
+	assert.True(t, d.Final)
 	assert.Equal(t, "best effort", d.Answer)
 }
 
@@ -276,6 +279,7 @@ func TestAutoGPTNativeTools(t *testing.T) {
 	req = model.Requests()[0]
 	require.Len(t, req.Tools, 1)
 	assert.Equal(t, "finish", req.Tools[0].Name)
+	assert.Contains(t, req.Messages[len(req.Messages)-1].Content, "Only the finish tool is allowed now: call it with your final answer as its reason.")
 
 	// Malformed native arguments are repaired.
 	model = llmtest.NewScript(llmtest.Calls(llm.ToolCall{ID: "c3", Name: "search", Arguments: `{"query": "go",}`}))

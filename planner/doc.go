@@ -15,7 +15,12 @@
 // the JSON, trailing commas, single quotes, comments, truncated JSON (repaired with
 // github.com/kaptinlin/jsonrepair, for inputs up to MaxRepairBytes), labels in any case. A reply
 // they cannot use is fed back to the model with a short correction; after MaxFormatRetries
-// consecutive failures the step fails with a *FormatError (errors.Is(err, ErrFormat)).
+// consecutive failures the step fails with a *FormatError (errors.Is(err, ErrFormat)). A reply cut
+// off at the output-token limit (llm.FinishLength) is never used, even when it can be repaired: it
+// is fed back the same way, asking for shorter replies. One command runs per step; when a reply
+// asks for more, the model is told, with the result, which were ignored. On a run's last step only
+// a final answer is accepted: a command instead ends the run with an error wrapping
+// agent.ErrMaxSteps, never with a made-up answer.
 //
 // Example:
 //

@@ -97,7 +97,7 @@ func FuzzParseAutoGPT(f *testing.F) {
 		switch {
 		case problem != "":
 		case name == FinishCommand:
-			_ = finishAnswer(r.args, r.thoughts)
+			_ = finishAnswer(r.args, r.thoughts, false)
 		default:
 			if !r.hasCommand {
 				t.Fatal("a command resolved without a command")
@@ -147,7 +147,7 @@ func FuzzParseReAct(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, reply string) {
 		start := time.Now()
-		r := parseReAct(reply)
+		r := parseReAct(reply, parseTools)
 		if r.problem == "" && r.final == r.hasAction {
 			t.Fatalf("a usable reply must be exactly one of final or action: %+v", r)
 		}

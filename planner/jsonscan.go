@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -26,16 +27,52 @@ const maxRepairDepth = 64
 // maxCandidates bounds the JSON objects tried in one reply.
 const maxCandidates = 32
 
-// eachObject calls yield with the members of each JSON object found in text, in order of
-// appearance, until yield returns false. It finds objects anywhere: in code fences, between prose,
-// several in a row. A candidate is an opening brace and everything up to its matching closing
-// brace (strings, single-quoted strings and comments taken into account), or up to the end of
-// text when it never closes (a truncated reply, a trailing code fence dropped). Each candidate is
-// decoded as JSON, else repaired (bounded by MaxRepairBytes and maxRepairDepth) and decoded. A
-// candidate that fails, or that never closes (its repair may have swallowed a real object after a
-// stray "{" in prose), is followed by a search from its next opening brace, so the objects inside
-// are tried too; a closed candidate that decodes is not descended into.
-func eachObject(text string, yield func(map[string]json.RawMessage) bool) {
+// jsonMember is one member of a JSON object: its key as written and its raw value.
+type jsonMember struct {
+	key   string
+	value json.RawMessage
+}
+
+// jsonObject is a JSON object found in a reply: its members in the order written (a key written
+// twice appears twice), and whether its closing brace was found (else it was repaired).
+type jsonObject struct {
+	members []jsonMember
+	closed  bool
+}
+
+// first returns the members as a map; a key written more than once keeps its first value.
+func (o jsonObject) first() map[string]json.RawMessage {
+	m := make(map[string]json.RawMessage, len(o.members))
+	for _, mb := range o.members {
+		if _, dup := m[mb.key]; !dup {
+			m[mb.key] = mb.value
+		}
+	}
+	return m
+}
+
+// all returns the non-null values of the members whose key is key (compared without case and
+// surrounding space), in the order written.
+func (o jsonObject) all(key string) []json.RawMessage {
+	var out []json.RawMessage
+	for _, mb := range o.members {
+		if strings.EqualFold(strings.TrimSpace(mb.key), key) && !isNull(mb.value) {
+			out = append(out, mb.value)
+		}
+	}
+	return out
+}
+
+// eachObject calls yield with each JSON object found in text, in order of appearance, until yield
+// returns false. It finds objects anywhere: in code fences, between prose, several in a row. A
+// candidate is an opening brace and everything up to its matching closing brace (strings,
+// single-quoted strings and comments taken into account), or up to the end of text when it never
+// closes (a truncated reply, a trailing code fence dropped). Each candidate is decoded as JSON,
+// else repaired (bounded by MaxRepairBytes and maxRepairDepth) and decoded. A candidate that fails,
+// or that never closes (its repair may have swallowed a real object after a stray "{" in prose), is
+// followed by a search from its next opening brace, so the objects inside are tried too; a closed
+// candidate that decodes is not descended into.
+func eachObject(text string, yield func(jsonObject) bool) {
 	budget := MaxRepairBytes
 	pos := 0
 	for tries := 0; tries < maxCandidates && pos < len(text); tries++ {
@@ -49,8 +86,8 @@ func eachObject(text string, yield func(map[string]json.RawMessage) bool) {
 		if !closed {
 			cand = trimTrailingFence(cand)
 		}
-		if m, ok := decodeObject(cand, depth, &budget); ok {
-			if !yield(m) {
+		if members, ok := decodeObject(cand, depth, &budget); ok {
+			if !yield(jsonObject{members: members, closed: closed}) {
 				return
 			}
 			if closed {
@@ -135,21 +172,49 @@ func trimTrailingFence(s string) string {
 }
 
 // decodeObject decodes cand as a JSON object, repairing it first if it is not valid JSON and the
-// budget allows. It returns the object's members.
-func decodeObject(cand string, depth int, budget *int) (map[string]json.RawMessage, bool) {
-	var m map[string]json.RawMessage
-	if json.Unmarshal([]byte(cand), &m) == nil && m != nil {
-		return m, true
+// budget allows. It returns the object's members in the order written.
+func decodeObject(cand string, depth int, budget *int) ([]jsonMember, bool) {
+	if members, ok := objectMembers([]byte(cand)); ok {
+		return members, true
 	}
 	fixed, ok := repairJSON(cand, depth, budget)
 	if !ok {
 		return nil, false
 	}
-	m = nil
-	if json.Unmarshal([]byte(fixed), &m) == nil && m != nil {
-		return m, true
+	return objectMembers([]byte(fixed))
+}
+
+// objectMembers decodes data, which must be one JSON object and nothing else, into its members
+// in the order written, keeping keys written more than once (json.Unmarshal into a map would keep
+// only the last value).
+func objectMembers(data []byte) ([]jsonMember, bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, false
 	}
-	return nil, false
+	members := []jsonMember{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, false
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return nil, false
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, false
+		}
+		members = append(members, jsonMember{key: key, value: v})
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return nil, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, false // something after the object
+	}
+	return members, true
 }
 
 // repairJSON repairs s with github.com/kaptinlin/jsonrepair when s fits the budget (which it then

@@ -118,7 +118,7 @@ func TestParseAutoGPT(t *testing.T) {
 				require.Empty(t, problem)
 				assert.Equal(t, tt.command, name)
 				if name == FinishCommand {
-					assert.Equal(t, tt.finishes, finishAnswer(r.args, r.thoughts))
+					assert.Equal(t, tt.finishes, finishAnswer(r.args, r.thoughts, false))
 				} else {
 					assert.Equal(t, tt.args, argsFromValue(r.args, spec))
 				}
@@ -222,7 +222,7 @@ func TestParseReAct(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := parseReAct(tt.reply)
+			r := parseReAct(tt.reply, parseTools)
 			if tt.problem != "" {
 				assert.Contains(t, r.problem, tt.problem)
 				assert.False(t, r.final)
@@ -251,12 +251,6 @@ func TestParseReAct(t *testing.T) {
 			assert.Equal(t, tt.args, argsFromText(r.input, spec))
 		})
 	}
-}
-
-func TestReActLaterAnswer(t *testing.T) {
-	r := parseReAct("Thought: t\nAction: search\nAction Input: {}\nObservation: x\nFinal Answer: 4")
-	assert.True(t, r.hasAction)
-	assert.Equal(t, "4", r.laterAnswer)
 }
 
 func TestStripFence(t *testing.T) {
@@ -305,6 +299,9 @@ func hostile() map[string]string {
 		"big valid reply":           `{"command": {"name": "write_file", "args": {"path": "a", "content": "` + strings.Repeat("x", 4<<20) + `"}}}`,
 		"big malformed reply":       `{command: {name: 'write_file', args: {path: 'a', content: '` + strings.Repeat("x", 1<<20) + `'}}}`,
 		"observation labels at end": "Final Answer: x" + strings.Repeat("\nObservation:", 100000),
+		"many no-actions":           strings.Repeat("Thought: t Observation: x\nAction: none\nAction Input: none\n", 50000),
+		"many inline observations":  strings.Repeat("Observation Observation: ", 100000),
+		"many duplicate commands":   "{" + strings.Repeat(`"command": {"name": "search"}, `, 50000) + `"x": 1}`,
 	}
 }
 
@@ -315,7 +312,7 @@ func TestParsersAreFastOnHostileInput(t *testing.T) {
 			r := parseAutoGPT(in)
 			_, spec, _ := resolveCommand(parseTools, r)
 			_ = argsFromValue(r.args, spec)
-			rr := parseReAct(in)
+			rr := parseReAct(in, parseTools)
 			_ = argsFromText(rr.input, &parseTools[1])
 			// Generous for -race on a loaded machine; these take milliseconds without it.
 			assert.Less(t, time.Since(start), 10*time.Second)

@@ -48,10 +48,11 @@ const DefaultReplanPrompt = "Review the plan in the light of these results. " +
 //   - No plan yet: the model receives the system prompt and one user message (the goal, the tools,
 //     PlanPrompt), without tools, and answers with a JSON array of task descriptions or an object
 //     {"tasks": [...]} (code fences and prose around the JSON are tolerated; an element may also
-//     be an object with a "description" or "task" field). An empty or unreadable plan is asked for
-//     again once, with a correction; a second failure makes the goal itself the single task. The
-//     step adds to the history an assistant message listing the plan and a user message starting
-//     the first task, and calls no tool.
+//     be an object with a "description" or "task" field). An empty or unreadable plan, or one
+//     cut off at the output-token limit (llm.FinishLength), is asked for again once, with a
+//     correction; a second failure makes the goal itself the single task. The step adds to the
+//     history an assistant message listing the plan and a user message starting the first task,
+//     and calls no tool.
 //   - Executing a task: the model receives the request agent.RunView.NewRequest builds (system
 //     prompt, history, every tool), the last user message extended with an instruction naming the
 //     current task and what was done so far (or followed by it, after tool results). Tool calls
@@ -62,8 +63,9 @@ const DefaultReplanPrompt = "Review the plan in the light of these results. " +
 //   - After a task: unless MaxReplans replans were made or no more task is allowed, the model
 //     receives the goal, the finished tasks with their results, the remaining tasks and
 //     ReplanPrompt, without tools nor history, and returns the new remaining list ({"tasks": [...]}
-//     or a bare array) or {"done": true, "answer": "..."}. An unreadable reply keeps the list. Tasks
-//     beyond MaxTasks are dropped, and the user message that starts the next task says so.
+//     or a bare array) or {"done": true, "answer": "..."}. An unreadable reply, or one cut off
+//     at the output-token limit, keeps the list. Tasks beyond MaxTasks are dropped, and the user
+//     message that starts the next task says so.
 //   - Stop: the answer of a "done" reply is the final answer; when no task is left, one model call
 //     (history, then the results, no tools) writes it. On the run's last step (RunView.LastStep)
 //     the model is asked, without tools, for the best final answer from the history and the results,
@@ -220,6 +222,7 @@ const (
 const (
 	peEmptyNote     = "Your last reply was empty. Call a tool, or reply with the result of the current task as text."
 	peFinalEmpty    = "Your last reply was empty. Write the final answer as text."
+	peCutOff        = "Your reply was cut off at the output-token limit, so it was not used: keep the list short, with short task descriptions."
 	peCorrection    = `Your reply could not be read as a task list. Reply with only a JSON array of short task descriptions, such as ["First task", "Second task"], and nothing else.`
 	peFinishedIntro = "All tasks are finished."
 	peGoalReached   = "The review of the plan found the goal reached: give the final answer."
@@ -270,21 +273,26 @@ func (p PlanExecute) Next(ctx context.Context, view *agent.RunView) (*agent.Deci
 func (p PlanExecute) plan(ctx context.Context, view *agent.RunView, st *PlanExecuteState) (*agent.Decision, error) {
 	req := peTextRequest(view)
 	req.Messages = append(req.Messages, llm.Message{Role: llm.RoleUser, Content: p.planMessage(view)})
-	msg, err := peAsk(ctx, view.Model, req, "")
+	msg, cut, err := peAsk(ctx, view.Model, req, "")
 	if err != nil {
 		return nil, err
 	}
 	tasks, ok := peParseTasks(msg.Content)
-	if !ok {
+	if !ok || cut {
 		retry := *req
 		if strings.TrimSpace(msg.Content) != "" {
 			retry.Messages = append(slices.Clone(req.Messages), llm.Message{Role: llm.RoleAssistant, Content: msg.Content})
 		}
-		retry.Messages = peAppendUser(retry.Messages, peCorrection)
-		if msg, err = peAsk(ctx, view.Model, &retry, ""); err != nil {
+		correction := peCorrection
+		if cut {
+			correction = peCutOff + " " + correction
+		}
+		retry.Messages = peAppendUser(retry.Messages, correction)
+		if msg, cut, err = peAsk(ctx, view.Model, &retry, ""); err != nil {
 			return nil, err
 		}
 		tasks, ok = peParseTasks(msg.Content)
+		ok = ok && !cut
 	}
 	var note string
 	if !ok {
@@ -328,7 +336,7 @@ func (p PlanExecute) execute(ctx context.Context, view *agent.RunView, st *PlanE
 	req := view.NewRequest()
 	req.Messages = peAppendUser(req.Messages, peInstruction(st, cur))
 	st.Tasks[cur].Steps++
-	msg, err := peAsk(ctx, view.Model, req, peEmptyNote)
+	msg, _, err := peAsk(ctx, view.Model, req, peEmptyNote)
 	if err != nil {
 		return nil, err
 	}
@@ -425,9 +433,9 @@ func (p PlanExecute) replan(ctx context.Context, view *agent.RunView, st *PlanEx
 	b.WriteString(peOr(p.ReplanPrompt, DefaultReplanPrompt))
 	req := peTextRequest(view)
 	req.Messages = append(req.Messages, llm.Message{Role: llm.RoleUser, Content: b.String()})
-	msg, err := peAsk(ctx, view.Model, req, "")
-	if err != nil {
-		return peReplan{}, err
+	msg, cut, err := peAsk(ctx, view.Model, req, "")
+	if err != nil || cut {
+		return peReplan{}, err // a list cut off may have lost tasks, an answer its end: unreadable
 	}
 	return peParseReplan(msg.Content), nil
 }
@@ -473,7 +481,7 @@ func peAnswer(ctx context.Context, view *agent.RunView, st *PlanExecuteState, pr
 		req.Messages = append(req.Messages, u)
 		added = append(added, u)
 	}
-	msg, err := peAsk(ctx, view.Model, req, peFinalEmpty)
+	msg, _, err := peAsk(ctx, view.Model, req, peFinalEmpty)
 	if err != nil {
 		return nil, err
 	}
@@ -485,30 +493,32 @@ func peAnswer(ctx context.Context, view *agent.RunView, st *PlanExecuteState, pr
 	return peDecisionFinal(st, thought, answer, append(added, msg)...)
 }
 
-// peAsk calls the model and returns its message as an assistant message. With a retry note, an
-// empty answer (no text, no tool call) is asked for again once with the note, and a second empty
-// answer is agent.ErrEmptyResponse; without one, an empty answer is returned as it is.
-func peAsk(ctx context.Context, m llm.Model, req *llm.Request, retryNote string) (llm.Message, error) {
+// peAsk calls the model and returns its message as an assistant message, and whether it was cut
+// off at the output-token limit (llm.FinishLength). With a retry note, an empty answer (no text, no
+// tool call) is asked for again once with the note, and a second empty answer is
+// agent.ErrEmptyResponse; without one, an empty answer is returned as it is.
+func peAsk(ctx context.Context, m llm.Model, req *llm.Request, retryNote string) (llm.Message, bool, error) {
 	resp, err := m.Generate(ctx, req)
 	if err != nil {
-		return llm.Message{}, err
+		return llm.Message{}, false, err
 	}
 	if peEmpty(resp) && retryNote != "" {
 		retry := *req
 		retry.Messages = peAppendUser(req.Messages, retryNote)
 		if resp, err = m.Generate(ctx, &retry); err != nil {
-			return llm.Message{}, err
+			return llm.Message{}, false, err
 		}
 		if peEmpty(resp) {
-			return llm.Message{}, fmt.Errorf("planner: PlanExecute: %w", agent.ErrEmptyResponse)
+			return llm.Message{}, false, fmt.Errorf("planner: PlanExecute: %w", agent.ErrEmptyResponse)
 		}
 	}
 	msg := llm.Message{Role: llm.RoleAssistant}
-	if resp != nil {
-		msg = resp.Message.Clone()
-		msg.Role = llm.RoleAssistant
+	if resp == nil {
+		return msg, false, nil
 	}
-	return msg, nil
+	msg = resp.Message.Clone()
+	msg.Role = llm.RoleAssistant
+	return msg, resp.FinishReason == llm.FinishLength, nil
 }
 
 func peEmpty(r *llm.Response) bool {

@@ -114,17 +114,24 @@ func TestReActLastStep(t *testing.T) {
 	assert.Contains(t, last.Content, `reply with "Final Answer:"`)
 	assert.Equal(t, []string{"Observation:"}, req.Stop)
 
-	model = llmtest.NewScript(llmtest.Text(reactAction))
-	d, err = ReAct{}.Next(ctx, testView(model, 9, nil))
-	require.NoError(t, err)
-	assert.True(t, d.Final, "an action on the last step ends the run with the thought")
-	assert.Equal(t, "I should write the file.", d.Answer)
-	assert.Empty(t, d.ToolCalls)
+	for _, reply := range []string{
+		reactAction, // a thought is no answer
+		reactAction + "\nObservation: x\nFinal Answer: later", // an answer built on an invented observation
+	} {
+		model = llmtest.NewScript(llmtest.Text(reply))
+		d, err = ReAct{}.Next(ctx, testView(model, 9, nil))
+		assert.Nil(t, d)
+		assert.ErrorIs(t, err, agent.ErrMaxSteps, reply)
+		var fe *FormatError
+		require.ErrorAs(t, err, &fe, reply)
+		assert.Equal(t, reply, fe.Raw)
+		assert.Contains(t, fe.Reason, `action "write_file" on the last step`)
+	}
 
-	model = llmtest.NewScript(llmtest.Text(reactAction + "\nObservation: x\nFinal Answer: later"))
+	model = llmtest.NewScript(llmtest.Text("Thought: enough.\nAction: Final Answer\nAction Input: hi"))
 	d, err = ReAct{}.Next(ctx, testView(model, 9, nil))
-	require.NoError(t, err)
-	assert.Equal(t, "later", d.Answer)
+	require.NoError(t, err, "an action named Final Answer is an answer")
+	assert.Equal(t, "hi", d.Answer)
 
 	model = llmtest.NewScript(llmtest.Text("Action: search\nAction Input: {\"query\": \"x\"}"))
 	_, err = ReAct{}.Next(ctx, testView(model, 9, nil))

@@ -309,12 +309,15 @@ func TestAutoGPTRunLoopDetection(t *testing.T) {
 
 func TestPlannersOnLastStep(t *testing.T) {
 	for _, tt := range []struct {
-		name  string
-		p     agent.Planner
-		reply string
+		name   string
+		p      agent.Planner
+		reply  string
+		answer string // "" when the run must end with ErrMaxSteps
 	}{
-		{"autogpt", &planner.AutoGPT{}, autoGPTJSON("Best guess: hello.", "write_file", `{"path": "a.txt", "content": "hello"}`)},
-		{"react", &planner.ReAct{}, "Thought: Best guess: hello.\nAction: write_file\nAction Input: {}"},
+		{"autogpt command", &planner.AutoGPT{}, autoGPTJSON("Best guess: hello.", "write_file", `{"path": "a.txt", "content": "hello"}`), ""},
+		{"autogpt finish", &planner.AutoGPT{}, autoGPTJSON("Done.", "finish", `{"reason": "Best guess: hello."}`), "Best guess: hello."},
+		{"react action", &planner.ReAct{}, "Thought: Best guess: hello.\nAction: write_file\nAction Input: {}", ""},
+		{"react final answer", &planner.ReAct{}, "Thought: I know.\nFinal Answer: Best guess: hello.", "Best guess: hello."},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var d disk
@@ -322,8 +325,18 @@ func TestPlannersOnLastStep(t *testing.T) {
 			a, err := agent.New(agent.Config{Model: model, Tools: []agent.Tool{d.tool()}, Planner: tt.p, MaxSteps: 1})
 			require.NoError(t, err)
 			res, err := a.Run(context.Background(), goal)
-			require.NoError(t, err)
-			assert.Equal(t, "Best guess: hello.", res.Answer)
+			if tt.answer == "" {
+				require.ErrorIs(t, err, agent.ErrMaxSteps, "a model that never finishes does not end successfully")
+				var fe *planner.FormatError
+				require.ErrorAs(t, err, &fe)
+				assert.Equal(t, tt.reply, fe.Raw)
+				assert.False(t, res.Done)
+				assert.Empty(t, res.Answer)
+			} else {
+				require.NoError(t, err)
+				assert.True(t, res.Done)
+				assert.Equal(t, tt.answer, res.Answer)
+			}
 			assert.Empty(t, d.get("a.txt"), "no tool runs on the last step")
 			last := model.Requests()[0].Messages
 			assert.True(t, strings.HasPrefix(last[len(last)-1].Content, agent.FinalStepPrompt))
