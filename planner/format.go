@@ -223,3 +223,16 @@ func isOutputTool(spec *llm.ToolSpec, form string) bool {
 func lastStepError(planner, raw, reason string, failures int) error {
 	return fmt.Errorf("%w: %w", agent.ErrMaxSteps, &FormatError{Planner: planner, Raw: raw, Reason: reason, Failures: failures + 1})
 }
+
+// requestWithPrompt returns view.NewRequest() and its messages with the configured system prompt
+// replaced by prompt (a text planner brings its own protocol), with room for two more messages.
+func requestWithPrompt(view *agent.RunView, prompt string) (*llm.Request, []llm.Message) {
+	req := view.NewRequest()
+	hist := req.Messages
+	if view.SystemPrompt != "" && len(hist) > 0 && hist[0].Role == llm.RoleSystem {
+		hist = hist[1:]
+	}
+	msgs := make([]llm.Message, 0, len(hist)+3)
+	msgs = append(msgs, llm.Message{Role: llm.RoleSystem, Content: prompt})
+	return req, append(msgs, hist...)
+}

@@ -207,14 +207,7 @@ func typedReactLastStepNote(form string) string {
 // configured one, no tools, ReActStop as a stop sequence, the note about ignored actions (st), and
 // the last step's instruction. It returns the form a typed run's last answer must take ("" otherwise).
 func (p ReAct) request(view *agent.RunView, st plannerState) (*llm.Request, string) {
-	req := view.NewRequest()
-	hist := req.Messages
-	if view.SystemPrompt != "" && len(hist) > 0 && hist[0].Role == llm.RoleSystem {
-		hist = hist[1:]
-	}
-	msgs := make([]llm.Message, 0, len(hist)+2)
-	msgs = append(msgs, llm.Message{Role: llm.RoleSystem, Content: p.Prompt(view)})
-	msgs = append(msgs, hist...)
+	req, msgs := requestWithPrompt(view, p.Prompt(view))
 	form := ""
 	if view.LastStep {
 		msgs, form = withFinalStep(msgs, func(form string) string {
