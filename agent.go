@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/autogpt-go/agent/internal/redact"
 	"github.com/autogpt-go/agent/llm"
 	"github.com/google/jsonschema-go/jsonschema"
 )
@@ -117,6 +118,11 @@ type Config struct {
 	// and the run stops with ErrLoopDetected and its partial Result; 0 means DefaultLoopStopAfter
 	// (5), negative never.
 	LoopStopAfter int
+	// Secrets are values (API keys, passwords) to redact from events, errors and step records,
+	// beside well-known credential shapes (sk-..., AKIA..., ghp_..., bearer tokens, PEM private
+	// keys) and the keys of a Model that has a Secrets() []string method (llm/langchaingo does).
+	// The model itself still sees what tools return.
+	Secrets []string
 	// Hooks run around model and tool calls.
 	Hooks Hooks
 	// Logger receives debug records of steps, model calls and tool calls; nil logs nothing.
@@ -169,6 +175,7 @@ type Agent struct {
 	log          *slog.Logger
 	loopWarn     int // 0: never
 	loopStop     int // 0: never
+	red          *redact.Redactor
 
 	// Token accounting.
 	info          llm.ModelInfo
@@ -251,6 +258,11 @@ func New(cfg Config) (*Agent, error) {
 	if a.grace <= 0 {
 		a.grace = DefaultToolGracePeriod
 	}
+	secrets := append([]string(nil), cfg.Secrets...)
+	if m, ok := cfg.Model.(interface{ Secrets() []string }); ok {
+		secrets = append(secrets, m.Secrets()...)
+	}
+	a.red = redact.New(secrets...)
 	a.loopWarn, a.loopStop = threshold(cfg.LoopWarnAfter, DefaultLoopWarnAfter), threshold(cfg.LoopStopAfter, DefaultLoopStopAfter)
 	a.counterCell = &counterCell{}
 	if err := a.setAccounting(cfg); err != nil {
@@ -467,6 +479,48 @@ func (a *Agent) StreamState(ctx context.Context, st *RunState) iter.Seq2[Event, 
 // ctx's error. After any error st is consistent: every tool call in the history has its result, so
 // the host may inspect, save or resume it.
 func (a *Agent) Step(ctx context.Context, st *RunState, emit func(Event)) (done bool, err error) {
+	if emit != nil {
+		emit = a.redactingEmit(emit)
+	}
+	done, err = a.step(ctx, st, emit)
+	return done, a.red.Error(err)
+}
+
+// redactingEmit passes events on with secrets removed from their text (copies: the run's own
+// messages keep their content).
+func (a *Agent) redactingEmit(emit func(Event)) func(Event) {
+	return func(e Event) {
+		e.Text = a.red.String(e.Text)
+		if e.ToolCall != nil {
+			c := *e.ToolCall
+			c.Arguments = a.red.String(c.Arguments)
+			e.ToolCall = &c
+		}
+		if e.ToolResult != nil {
+			r := *e.ToolResult
+			r.Content = a.red.String(r.Content)
+			e.ToolResult = &r
+		}
+		if e.Response != nil {
+			r := *e.Response
+			r.Message = r.Message.Clone()
+			r.Message.Content = a.red.String(r.Message.Content)
+			for i := range r.Message.ToolCalls {
+				r.Message.ToolCalls[i].Arguments = a.red.String(r.Message.ToolCalls[i].Arguments)
+			}
+			e.Response = &r
+		}
+		if e.Thoughts != nil {
+			t := *e.Thoughts
+			t.Text, t.Reasoning, t.Plan = a.red.String(t.Text), a.red.String(t.Reasoning), a.red.String(t.Plan)
+			t.Criticism, t.Speak = a.red.String(t.Criticism), a.red.String(t.Speak)
+			e.Thoughts = &t
+		}
+		emit(e)
+	}
+}
+
+func (a *Agent) step(ctx context.Context, st *RunState, emit func(Event)) (done bool, err error) {
 	if st.Done {
 		return true, ErrRunDone
 	}
@@ -500,7 +554,7 @@ func (a *Agent) Step(ctx context.Context, st *RunState, emit func(Event)) (done 
 		st.Usage = st.Usage.Add(rec.Usage)
 		st.CostUSD += rec.CostUSD
 		if err != nil {
-			rec.Error = err.Error()
+			rec.Error = a.red.String(err.Error())
 		}
 		st.Steps = append(st.Steps, rec)
 	}

@@ -1039,3 +1039,39 @@ func TestIdenticalParallelCallsInOneStepCountOnce(t *testing.T) {
 		assert.Equal(t, "echo: same", r.Result.Content, "no loop note within one step")
 	}
 }
+
+// keyedModel is a model that has an API key, as llm/langchaingo's Model reports it.
+type keyedModel struct{ llm.Model }
+
+func (keyedModel) Secrets() []string { return []string{"model-key-123456789"} }
+
+func TestSecretsNeverReachEventsOrErrors(t *testing.T) {
+	leak := agent.NewTool("env", "Reads the environment.", func(ctx context.Context, in noArgs) (string, error) {
+		return "OPENAI_API_KEY=sk-proj-abcdefghijklmnopqrstuvwxyz012345 HOST_PASSWORD=hunter2-configured-secret model-key-123456789", nil
+	})
+	boom := errors.New("upstream")
+	model := llmtest.NewScript(
+		llmtest.TextAndCalls("Reading with hunter2-configured-secret", llmtest.Call("env", "{}")),
+		llmtest.Fail(fmt.Errorf("401 for key model-key-123456789: %w", boom)),
+	)
+	a := newAgent(t, agent.Config{Model: keyedModel{model}, Tools: []agent.Tool{leak}, Secrets: []string{"hunter2-configured-secret"}})
+	var seen strings.Builder
+	var last error
+	for ev, err := range a.Stream(context.Background(), "g") {
+		b, _ := json.Marshal(ev)
+		seen.Write(b)
+		if ev.ToolCall != nil {
+			seen.WriteString(ev.ToolCall.Arguments)
+		}
+		last = err
+	}
+	require.Error(t, last)
+	require.ErrorIs(t, last, boom, "the error chain survives redaction")
+	for _, secret := range []string{"sk-proj-abcdefghijklmnopqrstuvwxyz012345", "hunter2-configured-secret", "model-key-123456789"} {
+		assert.NotContains(t, seen.String(), secret)
+		assert.NotContains(t, last.Error(), secret)
+	}
+	assert.Contains(t, seen.String(), "[redacted]")
+	// The model itself still received the tool output: redaction is for what the host shows.
+	assert.Contains(t, model.Requests()[1].Messages[3].Content, "hunter2-configured-secret")
+}

@@ -203,3 +203,13 @@ type redactedError struct {
 
 func (e *redactedError) Error() string { return e.text }
 func (e *redactedError) Unwrap() error { return e.err }
+
+// Secrets returns the API key the Model was built with (none for a keyless server or a wrapped
+// llms.Model), so that an agent can redact it from events, errors and printed output (the agent
+// package looks for this method).
+func (m *Model) Secrets() []string {
+	if m.key == nil || m.key.key == "" {
+		return nil
+	}
+	return []string{m.key.key}
+}

@@ -1,0 +1,95 @@
+// Package redact removes secrets from text: the values a host configured (API keys) and strings that
+// look like well-known credentials.
+package redact
+
+import (
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Mask replaces each secret found.
+const Mask = "[redacted]"
+
+// patterns are the shapes of well-known credentials, from the issuers' documented formats:
+// OpenAI and Anthropic keys (sk-, sk-proj-, sk-ant-), AWS access key ids (AKIA/ASIA + 16), GitHub
+// tokens (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_), Slack tokens (xox?-), Google API keys
+// (AIza + 35), bearer tokens in Authorization headers, and PEM private-key blocks.
+var patterns = regexp.MustCompile(strings.Join([]string{
+	`sk-[A-Za-z0-9_-]{20,}`,
+	`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`,
+	`\bgh[pousr]_[A-Za-z0-9]{30,}`,
+	`\bgithub_pat_[A-Za-z0-9_]{22,}`,
+	`\bxox[abposr]-[A-Za-z0-9-]{10,}`,
+	`\bAIza[0-9A-Za-z_-]{35}`,
+	`(?i)\bbearer\s+[A-Za-z0-9._~+/-]{16,}=*`,
+	`-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----`,
+}, "|"))
+
+// Redactor replaces secrets in text. The zero value redacts the well-known patterns only. It is
+// immutable and safe for concurrent use.
+type Redactor struct {
+	values *strings.Replacer // configured secrets, longest first
+}
+
+// New returns a Redactor for the well-known patterns and the given secret values. Values shorter
+// than 8 bytes are ignored: masking them would garble ordinary text (and they are no real keys).
+func New(values ...string) *Redactor {
+	var keep []string
+	for _, v := range values {
+		if len(strings.TrimSpace(v)) >= 8 {
+			keep = append(keep, v)
+		}
+	}
+	r := &Redactor{}
+	if len(keep) > 0 {
+		sort.Slice(keep, func(i, j int) bool { return len(keep[i]) > len(keep[j]) })
+		pairs := make([]string, 0, 2*len(keep))
+		for _, v := range keep {
+			pairs = append(pairs, v, Mask)
+		}
+		r.values = strings.NewReplacer(pairs...)
+	}
+	return r
+}
+
+// String returns s with every configured secret and every well-known credential replaced by Mask.
+func (r *Redactor) String(s string) string {
+	if r != nil && r.values != nil {
+		s = r.values.Replace(s)
+	}
+	if !mayMatch(s) {
+		return s
+	}
+	return patterns.ReplaceAllString(s, Mask)
+}
+
+// mayMatch is a cheap filter before the regular expression: every pattern holds one of these.
+func mayMatch(s string) bool {
+	for _, p := range [...]string{"sk-", "AKIA", "ASIA", "gh", "xox", "AIza", "earer", "EARER", "PRIVATE KEY"} {
+		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Error wraps err so that its message is redacted; errors.Is and errors.As still see err.
+func (r *Redactor) Error(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if red := r.String(msg); red != msg {
+		return &redacted{msg: red, err: err}
+	}
+	return err
+}
+
+type redacted struct {
+	msg string
+	err error
+}
+
+func (e *redacted) Error() string { return e.msg }
+func (e *redacted) Unwrap() error { return e.err }
