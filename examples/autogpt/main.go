@@ -26,21 +26,18 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 
 	agent "github.com/autogpt-go/agent"
+	"github.com/autogpt-go/agent/approval"
 	"github.com/autogpt-go/agent/internal/termsafe"
-	"github.com/autogpt-go/agent/llm"
 	"github.com/autogpt-go/agent/llm/langchaingo"
 	"github.com/autogpt-go/agent/planner"
 	"github.com/autogpt-go/agent/tools/calc"
@@ -54,8 +51,6 @@ const (
 	exitInterrupted = 130
 )
 
-// errUserStop is the BeforeToolCall hook's error when the user answers "n".
-var errUserStop = errors.New("stopped by the user")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -155,8 +150,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		cfg.SystemPrompt = fmt.Sprintf("You are %s, %s.", *name, *role) // the planner brings its protocol
 	}
 	if !*continuous {
-		ap := newApprover(ctx, stdin, stdout)
-		cfg.Hooks.BeforeToolCall = ap.approve
+		cfg.Hooks.BeforeToolCall = approval.NewTerminal(ctx, stdin, stdout).Hook
 	}
 	a, err := agent.New(cfg)
 	if err != nil {
@@ -174,7 +168,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 func stream(ctx context.Context, a *agent.Agent, goal string, continuous bool, stdout, stderr io.Writer) int {
 	for ev, err := range a.Stream(ctx, goal) {
 		if err != nil {
-			if errors.Is(err, errUserStop) {
+			if errors.Is(err, approval.ErrStopped) {
 				fmt.Fprintln(stdout, "Stopped by the user.")
 			} else {
 				fmt.Fprintf(stderr, "autogpt: run stopped: %s\n", clean(err.Error()))
@@ -227,110 +221,6 @@ func printUsage(w io.Writer, r *agent.Result) {
 	fmt.Fprintln(w)
 }
 
-// approver asks the user before each command. Answers are read on their own goroutine, so that
-// Ctrl-C at the prompt stops the run at once.
-type approver struct {
-	lines <-chan string // closed at end of input
-	out   io.Writer
-	free  int // commands still approved in advance ("y -N")
-}
-
-func newApprover(ctx context.Context, in io.Reader, out io.Writer) *approver {
-	lines := make(chan string)
-	go func() {
-		defer close(lines)
-		r := bufio.NewReader(in)
-		for {
-			line, err := r.ReadString('\n')
-			if line != "" {
-				select {
-				case lines <- line:
-				case <-ctx.Done():
-					return
-				}
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	return &approver{lines: lines, out: out}
-}
-
-func (ap *approver) approve(ctx context.Context, call llm.ToolCall) (agent.ToolVerdict, error) {
-	fmt.Fprintf(ap.out, "COMMAND = %s\n%s", clean(call.Name), formatArgs(call.Arguments))
-	if ap.free > 0 {
-		ap.free--
-		return agent.ToolVerdict{}, nil
-	}
-	fmt.Fprint(ap.out, "Enter 'y' to run it, 'y -N' to run the next N commands, 'n' to stop, or feedback for the agent: ")
-	var line string
-	select {
-	case <-ctx.Done():
-		fmt.Fprintln(ap.out)
-		return agent.ToolVerdict{}, ctx.Err()
-	case l, ok := <-ap.lines:
-		if !ok {
-			fmt.Fprintln(ap.out)
-			return agent.ToolVerdict{}, fmt.Errorf("%w (end of input)", errUserStop)
-		}
-		line = l
-	}
-	answer := strings.TrimSpace(line)
-	fields := strings.Fields(answer)
-	switch {
-	case strings.EqualFold(answer, "y") || strings.EqualFold(answer, "yes"):
-		return agent.ToolVerdict{}, nil
-	case len(fields) == 2 && strings.EqualFold(fields[0], "y") && strings.HasPrefix(fields[1], "-"):
-		n, convErr := strconv.Atoi(fields[1][1:])
-		if convErr == nil && n > 0 {
-			ap.free = n - 1
-			return agent.ToolVerdict{}, nil
-		}
-	case strings.EqualFold(answer, "n") || strings.EqualFold(answer, "no"):
-		return agent.ToolVerdict{}, errUserStop
-	case answer == "":
-		return agent.ToolVerdict{Deny: true, Reason: "the user did not approve this command (empty answer); reconsider"}, nil
-	}
-	return agent.ToolVerdict{Deny: true, Reason: "the user did not run this command and says: " + answer}, nil
-}
-
-// formatArgs shows a command's arguments one per line, in the order the model wrote them, each
-// value shortened on its own: a long value can never push another argument (a path) out of view.
-func formatArgs(raw string) string {
-	dec := json.NewDecoder(strings.NewReader(raw))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return "  " + shorten(clean(raw), 500) + "\n"
-	}
-	var b strings.Builder
-	for dec.More() {
-		key, err := dec.Token()
-		if err != nil {
-			break
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			break
-		}
-		text := string(v)
-		var str string
-		if json.Unmarshal(v, &str) == nil {
-			text = str
-		}
-		fmt.Fprintf(&b, "  %s: %s\n", clean(fmt.Sprint(key)), shorten(clean(text), 300))
-	}
-	if b.Len() == 0 {
-		return "  (no arguments)\n"
-	}
-	return b.String()
-}
-
 func clean(s string) string { return termsafe.Strip(s) }
 
-func shorten(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + fmt.Sprintf("… (%d more characters)", len(r)-n)
-}
+func shorten(s string, n int) string { return approval.Shorten(s, n) }
