@@ -51,7 +51,6 @@ const (
 	exitInterrupted = 130
 )
 
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	context.AfterFunc(ctx, stop) // a second Ctrl-C kills at once
