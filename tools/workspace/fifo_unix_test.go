@@ -31,4 +31,13 @@ func TestNamedPipeRefused(t *testing.T) {
 	assert.ErrorIs(t, err, workspace.ErrNotRegular)
 	_, err = w.AppendFile(ctx, workspace.AppendFileArgs{Path: "pipe", Content: "x"})
 	assert.ErrorIs(t, err, workspace.ErrNotRegular)
+	_, err = w.ReplaceInFile(ctx, workspace.ReplaceInFileArgs{Path: "pipe", Old: "x", New: "y"})
+	assert.ErrorIs(t, err, workspace.ErrNotRegular)
+	// search_files passes over it without opening it.
+	out, err := w.SearchFiles(ctx, workspace.SearchFilesArgs{Query: "x"})
+	require.NoError(t, err)
+	assert.Equal(t, "no matches", out)
+	out, err = w.SearchFiles(ctx, workspace.SearchFilesArgs{Pattern: "pi*"})
+	require.NoError(t, err)
+	assert.Equal(t, "no files match", out)
 }

@@ -18,16 +18,29 @@ var (
 	ErrInvalidPath = errors.New("invalid path")
 	// ErrOutside: the path leads outside the workspace, through ".." or through a symbolic link.
 	ErrOutside = errors.New("path leads outside the workspace")
-	// ErrTooLarge: the content to write, or the file it would make, exceeds Config.MaxFileBytes.
+	// ErrTooLarge: the content to write, or the file it would make, exceeds Config.MaxFileBytes;
+	// for replace_in_file, the file to edit or the edited result does.
 	ErrTooLarge = errors.New("too large")
-	// ErrNotText: read_file met a file that looks binary (it contains a NUL byte).
+	// ErrNotText: read_file or replace_in_file met a file that looks binary (it contains a NUL
+	// byte).
 	ErrNotText = errors.New("not a text file")
-	// ErrNotRegular: the path names something other than a regular file (a directory for read_file
-	// and write_file, a device, socket or named pipe for any file tool) or, for list_dir, other than
-	// a directory.
+	// ErrNotRegular: the path names something other than a regular file (a directory for read_file,
+	// write_file and replace_in_file, or for delete_file without recursive; a device, socket or
+	// named pipe for any file tool) or, for list_dir and search_files, other than a directory.
 	ErrNotRegular = errors.New("wrong kind of file")
 	// ErrClosed: the Workspace was closed.
 	ErrClosed = errors.New("workspace is closed")
+	// ErrInvalidArgument: an argument other than a path is invalid: an empty old text, a negative
+	// count or max_results, a search with neither pattern nor query, a malformed glob or regular
+	// expression.
+	ErrInvalidArgument = errors.New("invalid argument")
+	// ErrNoMatch: replace_in_file did not find the old text in the file.
+	ErrNoMatch = errors.New("old text not found")
+	// ErrAmbiguous: replace_in_file found the old text another number of times than expected (more
+	// than once, or not count times).
+	ErrAmbiguous = errors.New("old text is ambiguous")
+	// ErrDisabled: delete_file was called on a Workspace whose Config.AllowDelete is false.
+	ErrDisabled = errors.New("disabled")
 )
 
 // PathError is the error every tool of a Workspace returns. Its text is written for the model and
@@ -35,8 +48,8 @@ var (
 //
 //	read_file "../secret.txt": path leads outside the workspace: ".." climbs above the workspace root; paths are relative to the workspace root
 type PathError struct {
-	// Op is the tool name ("read_file", "write_file", "append_file", "list_dir") or "path" for
-	// CleanPath.
+	// Op is the tool name ("read_file", "write_file", "append_file", "list_dir",
+	// "replace_in_file", "search_files", "delete_file") or "path" for CleanPath.
 	Op string
 	// Path is the path argument as the model gave it.
 	Path string

@@ -15,6 +15,14 @@
 //     directories (mode 0o755).
 //   - append_file {path, content}: appends to a file, creating it and its parents if needed.
 //   - list_dir {path?}: the names in a directory, sorted, directories with a trailing "/".
+//   - replace_in_file {path, old, new, count?, all?}: replaces exact text in a file; refused when
+//     old is missing, or occurs another number of times than expected (once, count, or all).
+//   - search_files {pattern?, query?, regexp?, ignore_case?, path?, max_results?}: finds files by a
+//     glob over their paths ("**/*.go") and/or lines by a literal or RE2 search of their contents,
+//     within bounds on results, bytes read and depth; it follows no symbolic link and skips binary
+//     files.
+//   - delete_file {path, recursive?}: only when Config.AllowDelete is set; a directory only with
+//     recursive.
 //
 // What os.Root does not protect against (see its documentation): hard links and bind mounts placed
 // in the workspace by someone else, and /proc-style special files reached that way. The tools refuse
@@ -55,6 +63,14 @@ const (
 	DefaultMaxFileBytes = 10 << 20
 	// DefaultMaxListEntries is how many names list_dir returns at most.
 	DefaultMaxListEntries = 1000
+	// DefaultMaxSearchResults is how many paths or matching lines search_files returns at most.
+	DefaultMaxSearchResults = 200
+	// DefaultMaxSearchBytes is how many bytes of file contents search_files reads at most per
+	// call: 16 MiB.
+	DefaultMaxSearchBytes = 16 << 20
+	// DefaultMaxSearchDepth is how many directory levels below its starting directory search_files
+	// descends at most.
+	DefaultMaxSearchDepth = 16
 )
 
 // Modes of what the tools create, before the process umask applies.
@@ -80,6 +96,18 @@ type Config struct {
 	// MaxListEntries is the most names list_dir returns; the rest are counted in a note; 0 means
 	// DefaultMaxListEntries (1000).
 	MaxListEntries int
+	// MaxSearchResults is the most paths or matching lines search_files returns in one call, and
+	// the largest value of its max_results argument; 0 means DefaultMaxSearchResults (200).
+	MaxSearchResults int
+	// MaxSearchBytes is the most bytes of file contents search_files reads in one call; 0 means
+	// DefaultMaxSearchBytes (16 MiB).
+	MaxSearchBytes int64
+	// MaxSearchDepth is how many directory levels below its starting directory search_files
+	// descends; 0 means DefaultMaxSearchDepth (16).
+	MaxSearchDepth int
+	// AllowDelete enables delete_file: Tools includes it and DeleteFile works. Off by default:
+	// deletions cannot be undone.
+	AllowDelete bool
 }
 
 // Workspace is a directory opened as an os.Root, with file tools confined to it. It is safe for
@@ -92,7 +120,8 @@ type Workspace struct {
 // New opens dir, which must be an existing directory, as the workspace. The returned error names dir
 // (it is for the host, not the model). Close the Workspace when done.
 func New(dir string, cfg Config) (*Workspace, error) {
-	if cfg.MaxReadBytes < 0 || cfg.MaxFileBytes < 0 || cfg.MaxListEntries < 0 {
+	if cfg.MaxReadBytes < 0 || cfg.MaxFileBytes < 0 || cfg.MaxListEntries < 0 ||
+		cfg.MaxSearchResults < 0 || cfg.MaxSearchBytes < 0 || cfg.MaxSearchDepth < 0 {
 		return nil, errors.New("workspace: Config limits must not be negative")
 	}
 	if cfg.MaxReadBytes == 0 {
@@ -103,6 +132,15 @@ func New(dir string, cfg Config) (*Workspace, error) {
 	}
 	if cfg.MaxListEntries == 0 {
 		cfg.MaxListEntries = DefaultMaxListEntries
+	}
+	if cfg.MaxSearchResults == 0 {
+		cfg.MaxSearchResults = DefaultMaxSearchResults
+	}
+	if cfg.MaxSearchBytes == 0 {
+		cfg.MaxSearchBytes = DefaultMaxSearchBytes
+	}
+	if cfg.MaxSearchDepth == 0 {
+		cfg.MaxSearchDepth = DefaultMaxSearchDepth
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
@@ -141,12 +179,12 @@ type ListDirArgs struct {
 	Path string `json:"path,omitempty" jsonschema:"directory path relative to the workspace root; default \".\" (the workspace root itself)"`
 }
 
-// Tools returns the workspace's tools, in this order: read_file, write_file, append_file, list_dir.
-// Each is built with agent.NewTool, so its arguments are validated against the schema inferred from
-// ReadFileArgs, WriteFileArgs, AppendFileArgs or ListDirArgs before it runs (a violation is an
-// *agent.ArgumentError). The tools' own errors are *PathError values, except ctx's error when ctx
-// has ended before a call starts. A host that wants a read-only workspace keeps only read_file and
-// list_dir.
+// Tools returns the workspace's tools, in this order: read_file, write_file, append_file, list_dir,
+// replace_in_file, search_files, and delete_file when Config.AllowDelete is set. Each is built with
+// agent.NewTool, so its arguments are validated against the schema inferred from its ...Args type
+// before it runs (a violation is an *agent.ArgumentError). The tools' own errors are *PathError
+// values, except ctx's error when ctx has ended before a call starts. A host that wants a read-only
+// workspace keeps only read_file, list_dir and search_files.
 func (w *Workspace) Tools() []agent.Tool {
 	readDesc := fmt.Sprintf("Read a text file of the workspace. Returns at most %d bytes per call; "+
 		"a longer file ends with a note giving the offset to continue from.", w.cfg.MaxReadBytes)
@@ -154,7 +192,7 @@ func (w *Workspace) Tools() []agent.Tool {
 	if w.cfg.MaxReadBytes != DefaultMaxReadBytes {
 		read = read.WithSchema(readSchema(w.cfg.MaxReadBytes))
 	}
-	return []agent.Tool{
+	tools := []agent.Tool{
 		read,
 		agent.NewTool("write_file", fmt.Sprintf("Create or overwrite a text file of the workspace with the "+
 			"given content (at most %d bytes); parent directories are created.", w.cfg.MaxFileBytes), w.WriteFile),
@@ -162,7 +200,19 @@ func (w *Workspace) Tools() []agent.Tool {
 			"parent directories) if needed; the file may grow to at most %d bytes.", w.cfg.MaxFileBytes), w.AppendFile),
 		agent.NewTool("list_dir", fmt.Sprintf("List a directory of the workspace: one name per line, sorted, "+
 			"directories with a trailing /; at most %d names.", w.cfg.MaxListEntries), w.ListDir),
+		agent.NewTool("replace_in_file", "Replace exact text in a text file of the workspace: old must occur "+
+			"exactly once (include surrounding lines to make it unique), or exactly count times, or set all "+
+			"to replace every occurrence. Prefer this to rewriting a whole file.", w.ReplaceInFile),
+		agent.NewTool("search_files", fmt.Sprintf("Search the workspace: find files whose path matches a glob "+
+			"pattern (** spans directories: **/*.go), and/or lines of text files containing query (literal, or "+
+			"a regular expression with regexp=true). Returns at most %d paths or matching lines as "+
+			"path:line: text. Symbolic links are not followed; binary files are skipped.", w.cfg.MaxSearchResults), w.SearchFiles),
 	}
+	if w.cfg.AllowDelete {
+		tools = append(tools, agent.NewTool("delete_file", "Delete a file or symbolic link of the workspace; "+
+			"a directory only with recursive=true, which deletes everything in it. Cannot be undone.", w.DeleteFile))
+	}
+	return tools
 }
 
 // readSchema is read_file's inferred schema with the limit description naming a non-default cap.

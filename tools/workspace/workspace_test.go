@@ -113,7 +113,7 @@ func snapshot(t *testing.T, dir string) map[string]string {
 }
 
 func TestAttacksAreRefused(t *testing.T) {
-	f := newFixture(t, workspace.Config{})
+	f := newFixture(t, workspace.Config{AllowDelete: true})
 	abs := filepath.Join(f.outside, "secret.txt")
 	absNew := filepath.Join(f.outside, "new.txt")
 	cases := []struct {
@@ -152,21 +152,32 @@ func TestAttacksAreRefused(t *testing.T) {
 		{"empty", "", workspace.ErrInvalidPath},
 		{"too long", strings.Repeat("a/", workspace.MaxPathBytes), workspace.ErrInvalidPath},
 	}
-	tools := []string{"read_file", "write_file", "append_file", "list_dir"}
+	// Each tool with the arguments that would do the most harm if the path got through.
+	tools := map[string]map[string]any{
+		"read_file":       {},
+		"write_file":      {"content": "pwned"},
+		"append_file":     {"content": "pwned"},
+		"list_dir":        {},
+		"replace_in_file": {"old": "top secret", "new": "pwned", "all": true},
+		"search_files":    {"pattern": "**", "query": "secret"},
+		"delete_file":     {"recursive": true},
+	}
+	require.Len(t, f.tools, len(tools), "every tool is attacked")
 	for _, tc := range cases {
-		for _, tool := range tools {
-			if tool == "list_dir" && tc.path == "" {
-				continue // list_dir's path is optional: "" is the workspace root
+		for tool, extra := range tools {
+			if (tool == "list_dir" || tool == "search_files") && tc.path == "" {
+				continue // their path is optional: "" is the workspace root
 			}
 			t.Run(tc.name+"/"+tool, func(t *testing.T) {
 				beforeOut := snapshot(t, f.outside)
 				beforeWS := snapshot(t, f.ws)
-				beforeBase, err := os.ReadDir(f.base)
+				beforeBase := snapshot(t, f.base) // the workspace's parent: ws, outside and any sibling
+				beforeEntries, err := os.ReadDir(f.base)
 				require.NoError(t, err)
 
 				args := map[string]any{"path": tc.path}
-				if tool == "write_file" || tool == "append_file" {
-					args["content"] = "pwned"
+				for k, v := range extra {
+					args[k] = v
 				}
 				out, err := f.call(t, tool, args)
 				require.Error(t, err, "got output %q", out)
@@ -181,9 +192,10 @@ func TestAttacksAreRefused(t *testing.T) {
 
 				assert.Equal(t, beforeOut, snapshot(t, f.outside), "outside the workspace changed")
 				assert.Equal(t, beforeWS, snapshot(t, f.ws), "the workspace changed")
-				afterBase, err := os.ReadDir(f.base)
+				assert.Equal(t, beforeBase, snapshot(t, f.base), "the workspace's parent changed")
+				afterEntries, err := os.ReadDir(f.base)
 				require.NoError(t, err)
-				assert.Equal(t, len(beforeBase), len(afterBase), "a file appeared beside the workspace")
+				assert.Equal(t, len(beforeEntries), len(afterEntries), "a file appeared beside the workspace")
 			})
 		}
 	}
@@ -435,6 +447,13 @@ func TestSizeCaps(t *testing.T) {
 func TestDefaults(t *testing.T) {
 	assert.EqualValues(t, 64*1024, workspace.DefaultMaxReadBytes)
 	assert.EqualValues(t, 10*1024*1024, workspace.DefaultMaxFileBytes)
+	assert.EqualValues(t, 200, workspace.DefaultMaxSearchResults)
+	assert.EqualValues(t, 16*1024*1024, workspace.DefaultMaxSearchBytes)
+	assert.EqualValues(t, 16, workspace.DefaultMaxSearchDepth)
+	for _, cfg := range []workspace.Config{{MaxFileBytes: -1}, {MaxSearchResults: -1}, {MaxSearchBytes: -1}, {MaxSearchDepth: -1}} {
+		_, err := workspace.New(t.TempDir(), cfg)
+		assert.Error(t, err, "%+v", cfg)
+	}
 	_, err := workspace.New(t.TempDir(), workspace.Config{MaxFileBytes: -1})
 	assert.Error(t, err)
 	_, err = workspace.New(filepath.Join(t.TempDir(), "missing"), workspace.Config{})
@@ -511,10 +530,19 @@ func TestAgentAcceptsTools(t *testing.T) {
 			require.NoError(t, e.Err())
 		}
 	}
-	assert.Equal(t, []string{"read_file", "write_file", "append_file", "list_dir"}, names)
+	assert.Equal(t, []string{"read_file", "write_file", "append_file", "list_dir", "replace_in_file", "search_files"}, names,
+		"delete_file is off by default")
 	_, err = agent.New(agent.Config{Model: model{}, Tools: tools})
 	require.NoError(t, err)
 	assert.Contains(t, string(tools[0].Schema()), "default and maximum 1000")
+
+	w2, err := workspace.New(t.TempDir(), workspace.Config{AllowDelete: true})
+	require.NoError(t, err)
+	defer w2.Close()
+	tools = w2.Tools()
+	assert.Equal(t, "delete_file", tools[len(tools)-1].Name())
+	_, err = agent.New(agent.Config{Model: model{}, Tools: tools})
+	require.NoError(t, err)
 }
 
 func TestConcurrentAppends(t *testing.T) {
