@@ -4,11 +4,14 @@
 //
 //	autogpt -workspace DIR [-name N] [-role R] -goal G [-goal G2 ...]
 //	        [-planner autogpt|react|tools|plan] [-continuous] [-max-steps N] [-budget-usd X]
-//	        [-max-output-tokens N]
+//	        [-max-output-tokens N] [-allow-shell CMD,...] [-allow-web] [-mcp "command args" ...]
 //
 // The model comes from llm/langchaingo.FromEnv (OPENAI_API_KEY, ANTHROPIC_API_KEY, OPENAI_BASE_URL,
 // OLLAMA_HOST; see the README). The tools are the workspace file tools (jailed in -workspace,
-// created if missing) and a calculator.
+// created if missing) and a calculator; -allow-shell adds run_command for the programs named (run
+// without a shell, in the workspace, with an empty environment: an allowlist is convenience, not a
+// sandbox), -allow-web adds fetch (public addresses only, checked at connection time) and
+// web_search, and each -mcp adds the tools of an MCP server started over stdio.
 //
 // Planners: autogpt (the default: thoughts plus one command as JSON), react (Thought / Action /
 // Observation text), tools (the provider's native tool calling), plan (a task list, each task
@@ -41,6 +44,9 @@ import (
 	"github.com/autogpt-go/agent/llm/langchaingo"
 	"github.com/autogpt-go/agent/planner"
 	"github.com/autogpt-go/agent/tools/calc"
+	"github.com/autogpt-go/agent/tools/mcp"
+	"github.com/autogpt-go/agent/tools/shell"
+	"github.com/autogpt-go/agent/tools/web"
 	"github.com/autogpt-go/agent/tools/workspace"
 )
 
@@ -87,6 +93,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	maxSteps := fs.Int("max-steps", agent.DefaultMaxSteps, "maximum number of steps")
 	maxOutput := fs.Int("max-output-tokens", 4096, "most tokens one model answer may take (also what a budget reserves per call)")
 	budget := fs.Float64("budget-usd", 0, "stop before a model call could take the run's cost past this many USD (0: no budget)")
+	allowShell := fs.String("allow-shell", "", "comma-separated programs the run_command tool may run (off when empty; an allowlist is not a sandbox)")
+	allowWeb := fs.Bool("allow-web", false, "offer fetch (public addresses only) and web_search")
+	var mcpServers goals
+	fs.Var(&mcpServers, "mcp", `an MCP server to take tools from, as "command args" (repeatable; started over stdio)`)
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -134,9 +144,35 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	defer ws.Close()
 
+	tools := append(ws.Tools(), calc.New(calc.Limits{}))
+	if *allowShell != "" {
+		sh, err := shell.New(shell.Config{Allow: strings.Split(*allowShell, ","), Dir: *dir})
+		if err != nil {
+			fmt.Fprintf(stderr, "autogpt: -allow-shell: %v\n", err)
+			return exitUsage
+		}
+		tools = append(tools, sh)
+	}
+	if *allowWeb {
+		tools = append(tools, web.NewFetch(web.Config{}), web.NewSearch(web.SearchConfig{}))
+	}
+	for i, spec := range mcpServers {
+		argv, err := shell.SplitCommand(spec)
+		if err != nil || len(argv) == 0 {
+			fmt.Fprintf(stderr, "autogpt: -mcp %q: not a simple command (%v)\n", spec, err)
+			return exitUsage
+		}
+		c, err := mcp.Connect(ctx, mcp.Config{Command: argv[0], Args: argv[1:], Prefix: fmt.Sprintf("mcp%d_", i+1)})
+		if err != nil {
+			fmt.Fprintf(stderr, "autogpt: -mcp %q: %v\n", spec, err)
+			return exitStopped
+		}
+		defer c.Close()
+		tools = append(tools, c.Tools()...)
+	}
 	cfg := agent.Config{
 		Model:           model,
-		Tools:           append(ws.Tools(), calc.New(calc.Limits{})),
+		Tools:           tools,
 		Planner:         pl,
 		MaxSteps:        *maxSteps,
 		MaxCostUSD:      *budget,

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -167,4 +170,76 @@ func TestApprovalShowsEveryArgument(t *testing.T) {
 	out := runWith(t, srv, "n\n", "-workspace", t.TempDir(), "-goal", "g")
 	assert.Contains(t, out.stdout, "  path: important_config.txt\n", "a long value cannot push the path out of view")
 	assert.Contains(t, out.stdout, "  content: harmless")
+}
+
+func TestAttacksAreRefusedAndTheRunGoesOn(t *testing.T) {
+	var hits atomic.Int32
+	victim := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer victim.Close()
+	parent := t.TempDir()
+	ws, outside := filepath.Join(parent, "ws"), filepath.Join(parent, "outside")
+	require.NoError(t, os.MkdirAll(ws, 0o755))
+	require.NoError(t, os.MkdirAll(outside, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(outside, "secret.txt"), []byte("TOP SECRET"), 0o644))
+	require.NoError(t, os.Symlink(outside, filepath.Join(ws, "link")))
+	require.NoError(t, os.WriteFile(filepath.Join(ws, "x"), []byte("keep me"), 0o644))
+	before := snapshot(t, parent)
+
+	srv := fakeoai.New(t,
+		fakeoai.Call("c1", "write_file", `{"path":"../escape.txt","content":"escaped"}`),
+		fakeoai.Call("c2", "read_file", `{"path":"/etc/passwd"}`),
+		fakeoai.Call("c3", "read_file", `{"path":"link/secret.txt"}`),
+		fakeoai.Call("c4", "run_command", `{"command":"echo ok; rm -rf x"}`),
+		fakeoai.Call("c5", "run_command", `{"argv":["echo","ok;","rm","-rf","x"]}`),
+		fakeoai.Call("c6", "run_command", `{"argv":["/bin/./rm","x"]}`),
+		fakeoai.Call("c7", "fetch", fmt.Sprintf(`{"url":%q}`, victim.URL+"/")),
+		fakeoai.Text("Every attempt was refused; I am done."),
+	)
+	out := runWith(t, srv, "", "-continuous", "-planner", "tools", "-allow-shell", "echo,ls", "-allow-web", "-workspace", ws, "-goal", "Probe the sandbox")
+	require.Equal(t, 0, out.code, "stdout: %s\nstderr: %s", out.stdout, out.stderr)
+	assert.Contains(t, out.stdout, "FINISHED: Every attempt was refused")
+
+	assert.Equal(t, before, snapshot(t, parent), "nothing changed: no escape.txt, x kept, secret untouched")
+	assert.Equal(t, int32(0), hits.Load(), "the fetch never reached 127.0.0.1")
+	require.Len(t, srv.Requests(), 8)
+	results := map[string]string{}
+	for i := 1; i < 8; i++ {
+		msgs := srv.Messages(i)
+		last := msgs[len(msgs)-1]
+		results[fmt.Sprint(last["tool_call_id"])] = fmt.Sprint(last["content"])
+	}
+	assert.Contains(t, results["c1"], "outside the workspace")
+	assert.NotContains(t, results["c2"], "root:", "/etc/passwd is never read")
+	assert.NotContains(t, results["c3"], "TOP SECRET")
+	assert.NotContains(t, results["c4"], "exit code 0", "shell syntax is refused, never run")
+	assert.Contains(t, results["c5"], "ok; rm -rf x", "at most echoed, literally")
+	assert.NotContains(t, results["c6"], "exit code 0")
+	assert.Contains(t, strings.ToLower(results["c7"]), "refused")
+	for id, r := range results {
+		assert.NotContains(t, r, parent, "%s reveals a host path", id)
+	}
+}
+
+// snapshot lists every file under dir with its content (symlinks as their target).
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	require.NoError(t, filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		switch {
+		case d.Type()&os.ModeSymlink != 0:
+			target, _ := os.Readlink(p)
+			files[rel] = "-> " + target
+		case d.Type().IsRegular():
+			b, _ := os.ReadFile(p)
+			files[rel] = string(b)
+		default:
+			files[rel] = "dir"
+		}
+		return nil
+	}))
+	return files
 }
