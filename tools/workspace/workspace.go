@@ -303,19 +303,9 @@ func completeUTF8(b []byte) int {
 // touched. It returns "wrote N bytes to PATH" with the cleaned path.
 func (w *Workspace) WriteFile(ctx context.Context, args WriteFileArgs) (string, error) {
 	const op = "write_file"
-	p, err := w.prepare(ctx, op, args.Path)
+	p, f, _, err := w.openForWrite(ctx, op, args.Path, args.Content, os.O_TRUNC)
 	if err != nil {
 		return "", err
-	}
-	if int64(len(args.Content)) > w.cfg.MaxFileBytes {
-		return "", w.fail(op, args.Path, fmt.Errorf("%w: content is %d bytes; the limit is %d bytes", ErrTooLarge, len(args.Content), w.cfg.MaxFileBytes))
-	}
-	if err := w.mkdirParents(p); err != nil {
-		return "", w.fail(op, args.Path, err)
-	}
-	f, _, err := w.openRegular(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, FileMode)
-	if err != nil {
-		return "", w.fail(op, args.Path, err)
 	}
 	_, err = io.WriteString(f, args.Content)
 	if cerr := f.Close(); err == nil {
@@ -327,25 +317,36 @@ func (w *Workspace) WriteFile(ctx context.Context, args WriteFileArgs) (string, 
 	return fmt.Sprintf("wrote %d bytes to %s", len(args.Content), p), nil
 }
 
+// openForWrite checks path and the content's size, creates missing parent directories and opens
+// the regular file for writing with mode (os.O_TRUNC or os.O_APPEND); it returns the cleaned path,
+// the file, its size before writing, and errors already wrapped for op.
+func (w *Workspace) openForWrite(ctx context.Context, op, path, content string, mode int) (string, *os.File, int64, error) {
+	p, err := w.prepare(ctx, op, path)
+	if err != nil {
+		return "", nil, 0, err
+	}
+	if int64(len(content)) > w.cfg.MaxFileBytes {
+		return "", nil, 0, w.fail(op, path, fmt.Errorf("%w: content is %d bytes; the limit is %d bytes", ErrTooLarge, len(content), w.cfg.MaxFileBytes))
+	}
+	if err := w.mkdirParents(p); err != nil {
+		return "", nil, 0, w.fail(op, path, err)
+	}
+	f, size, err := w.openRegular(p, os.O_WRONLY|os.O_CREATE|mode, FileMode)
+	if err != nil {
+		return "", nil, 0, w.fail(op, path, err)
+	}
+	return p, f, size, nil
+}
+
 // AppendFile implements append_file: it appends args.Content to the regular file at args.Path,
 // creating it (mode FileMode) and its parent directories (mode DirMode) if needed. If the file would
 // grow past Config.MaxFileBytes nothing is written and the error wraps ErrTooLarge. It returns
 // "appended N bytes to PATH (now M bytes)".
 func (w *Workspace) AppendFile(ctx context.Context, args AppendFileArgs) (string, error) {
 	const op = "append_file"
-	p, err := w.prepare(ctx, op, args.Path)
+	p, f, size, err := w.openForWrite(ctx, op, args.Path, args.Content, os.O_APPEND)
 	if err != nil {
 		return "", err
-	}
-	if int64(len(args.Content)) > w.cfg.MaxFileBytes {
-		return "", w.fail(op, args.Path, fmt.Errorf("%w: content is %d bytes; the limit is %d bytes", ErrTooLarge, len(args.Content), w.cfg.MaxFileBytes))
-	}
-	if err := w.mkdirParents(p); err != nil {
-		return "", w.fail(op, args.Path, err)
-	}
-	f, size, err := w.openRegular(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, FileMode)
-	if err != nil {
-		return "", w.fail(op, args.Path, err)
 	}
 	if total := size + int64(len(args.Content)); total > w.cfg.MaxFileBytes {
 		f.Close()
