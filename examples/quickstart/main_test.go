@@ -64,7 +64,7 @@ func TestOpenAICompatibleServerWritesHello(t *testing.T) {
 	for _, tl := range srv.Requests()[0]["tools"].([]any) {
 		names = append(names, tl.(map[string]any)["function"].(map[string]any)["name"].(string))
 	}
-	assert.ElementsMatch(t, []string{"read_file", "write_file", "append_file", "list_dir", "calculator"}, names)
+	assert.ElementsMatch(t, []string{"read_file", "write_file", "append_file", "list_dir", "replace_in_file", "search_files", "calculator"}, names)
 	assert.Contains(t, stdout.String(), "tool call write_file")
 	assert.Contains(t, stdout.String(), "answer: I wrote hello.txt.")
 }
