@@ -28,6 +28,7 @@ type BudgetError struct {
 	Limit, Spent, Next float64
 }
 
+// Error describes the budget, what was spent and the next call's worst case, in tokens or USD.
 func (e *BudgetError) Error() string {
 	unit := "tokens"
 	f := "%.0f"
