@@ -17,30 +17,12 @@ import (
 	"github.com/autogpt-go/agent/llm/llmtest"
 )
 
-// checkShape asserts what every provider requires of a prompt: an optional system prompt, then a
-// user message; every tool result right after the assistant message that called it (in call order);
-// every call answered; no tool message without its call.
+// checkShape asserts what every provider requires of a prompt (llmtest.CheckRequest): a system
+// prompt only at the start, then a user message; every tool result right after the assistant
+// message that called it; every call answered; no tool message without its call.
 func checkShape(t *testing.T, msgs []llm.Message) {
 	t.Helper()
-	i := 0
-	for i < len(msgs) && msgs[i].Role == llm.RoleSystem {
-		i++
-	}
-	require.Less(t, i, len(msgs), "no message after the system prompt")
-	require.Equal(t, llm.RoleUser, msgs[i].Role, "the history must start with a user message")
-	for ; i < len(msgs); i++ {
-		m := msgs[i]
-		require.NotEqual(t, llm.RoleTool, m.Role, "tool message %d without its call", i)
-		if m.Role == llm.RoleAssistant && len(m.ToolCalls) > 0 {
-			for k, c := range m.ToolCalls {
-				require.Less(t, i+1+k, len(msgs), "call %s unanswered", c.ID)
-				r := msgs[i+1+k]
-				require.Equal(t, llm.RoleTool, r.Role)
-				require.Equal(t, c.ID, r.ToolCallID)
-			}
-			i += len(m.ToolCalls)
-		}
-	}
+	require.NoError(t, llmtest.CheckRequest(&llm.Request{Messages: msgs}))
 }
 
 func TestLongRunFitsAnEightKWindow(t *testing.T) {
