@@ -226,14 +226,14 @@ func stream(ctx context.Context, a *agent.Agent, goal string, continuous bool, s
 			}
 		case agent.EventToolCall:
 			if continuous {
-				fmt.Fprintf(stdout, "COMMAND = %s  ARGUMENTS = %s\n", clean(ev.ToolCall.Name), shorten(clean(ev.ToolCall.Arguments), 500))
+				fmt.Fprintf(stdout, "COMMAND = %s\n%s", clean(ev.ToolCall.Name), approval.FormatArguments(ev.ToolCall.Arguments))
 			}
 		case agent.EventToolResult:
 			label := "RESULT"
 			if ev.ToolResult.IsError {
 				label = "ERROR"
 			}
-			fmt.Fprintf(stdout, "%s (%s): %s\n", label, clean(ev.ToolCall.Name), shorten(clean(ev.ToolResult.Content), 800))
+			fmt.Fprintf(stdout, "%s (%s): %s\n", label, clean(ev.ToolCall.Name), approval.Shorten(clean(ev.ToolResult.Content), 800))
 		case agent.EventFinal:
 			fmt.Fprintf(stdout, "FINISHED: %s\n", clean(ev.Text))
 			printUsage(stdout, ev.Result)
@@ -257,5 +257,3 @@ func printUsage(w io.Writer, r *agent.Result) {
 }
 
 func clean(s string) string { return termsafe.Strip(s) }
-
-func shorten(s string, n int) string { return approval.Shorten(s, n) }

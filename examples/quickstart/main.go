@@ -32,6 +32,7 @@ import (
 	"strings"
 
 	agent "github.com/autogpt-go/agent"
+	"github.com/autogpt-go/agent/approval"
 	"github.com/autogpt-go/agent/internal/termsafe"
 	"github.com/autogpt-go/agent/llm"
 	"github.com/autogpt-go/agent/llm/langchaingo"
@@ -185,13 +186,13 @@ func stream(ctx context.Context, a *agent.Agent, goal string, stdout, stderr io.
 		}
 		switch ev.Kind {
 		case agent.EventToolCall:
-			fmt.Fprintf(stdout, "[step %d] tool call %s %s\n", ev.Step+1, shorten(termsafe.Strip(ev.ToolCall.Name), 64), shorten(termsafe.Strip(ev.ToolCall.Arguments), 500))
+			fmt.Fprintf(stdout, "[step %d] tool call %s %s\n", ev.Step+1, approval.Shorten(termsafe.Strip(ev.ToolCall.Name), 64), approval.Shorten(termsafe.Strip(ev.ToolCall.Arguments), 500))
 		case agent.EventToolResult:
 			status := "result"
 			if ev.ToolResult.IsError {
 				status = "error"
 			}
-			fmt.Fprintf(stdout, "[step %d] %s %s: %s\n", ev.Step+1, shorten(termsafe.Strip(ev.ToolCall.Name), 64), status, shorten(termsafe.Strip(ev.ToolResult.Content), 500))
+			fmt.Fprintf(stdout, "[step %d] %s %s: %s\n", ev.Step+1, approval.Shorten(termsafe.Strip(ev.ToolCall.Name), 64), status, approval.Shorten(termsafe.Strip(ev.ToolResult.Content), 500))
 		case agent.EventFinal:
 			fmt.Fprintf(stdout, "answer: %s\n", termsafe.Strip(ev.Text))
 			printUsage(stdout, ev.Result.Usage, len(ev.Result.Steps))
@@ -202,12 +203,4 @@ func stream(ctx context.Context, a *agent.Agent, goal string, stdout, stderr io.
 
 func printUsage(w io.Writer, u llm.Usage, steps int) {
 	fmt.Fprintf(w, "steps: %d, input tokens: %d, output tokens: %d\n", steps, u.InputTokens, u.OutputTokens)
-}
-
-func shorten(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + fmt.Sprintf("… (%d more characters)", len(r)-n)
 }
