@@ -125,8 +125,16 @@ type Config struct {
 	Secrets []string
 	// Hooks run around model and tool calls.
 	Hooks Hooks
-	// Logger receives debug records of steps, model calls and tool calls; nil logs nothing.
+	// Logger receives debug records of runs, steps, model calls and tool calls (attributes run,
+	// step, tool, tool_call_id, input_tokens, output_tokens, finish_reason, duration, error), and
+	// warnings (an unknown model's fallback limits, a tool panic, an abandoned tool call); nil logs
+	// nothing. Values pass through the same redaction as events.
 	Logger *slog.Logger
+	// Tracer observes runs, steps, model calls and tool calls as nested spans; nil traces nothing.
+	// github.com/autogpt-go/agent/otel provides an OpenTelemetry Tracer.
+	Tracer Tracer
+	// Name names the agent in traces (gen_ai.agent.name) and logs; optional.
+	Name string
 }
 
 // Hooks are optional callbacks around model and tool calls. They run on the goroutine that runs the
@@ -173,6 +181,10 @@ type Agent struct {
 	temperature  *float64
 	hooks        Hooks
 	log          *slog.Logger
+	tracer       Tracer
+	name         string
+	modelName    string // for traces: Config.ModelName or the Model's ModelName method
+	provider     string // for traces: the Model's Provider method
 	loopWarn     int // 0: never
 	loopStop     int // 0: never
 	red          *redact.Redactor
@@ -230,6 +242,11 @@ func New(cfg Config) (*Agent, error) {
 		temperature:  cfg.Temperature,
 		hooks:        cfg.Hooks,
 		log:          cfg.Logger,
+		tracer:       cfg.Tracer,
+		name:         cfg.Name,
+	}
+	if p, ok := cfg.Model.(interface{ Provider() string }); ok {
+		a.provider = p.Provider()
 	}
 	if a.planner == nil {
 		a.planner = ToolCallingPlanner{}
@@ -325,6 +342,7 @@ func (a *Agent) setAccounting(cfg Config) error {
 			name = n.ModelName()
 		}
 	}
+	a.modelName = name
 	a.info, a.infoKnown = llm.LookupModel(name)
 	if cfg.ContextWindow < 0 || cfg.ReservedOutputTokens < 0 || cfg.MaxToolResultTokens < 0 || cfg.MaxTotalTokens < 0 || cfg.MaxCostUSD < 0 {
 		return errors.New("agent: ContextWindow, ReservedOutputTokens, MaxToolResultTokens, MaxTotalTokens and MaxCostUSD must not be negative")
@@ -420,15 +438,27 @@ func (a *Agent) Resume(ctx context.Context, st *RunState) (*Result, error) {
 	if st.Done {
 		return a.result(st), nil
 	}
+	ctx, end := a.startRun(ctx, st)
 	for {
 		done, err := a.Step(ctx, st, nil)
-		if err != nil {
-			return a.result(st), err
-		}
-		if done {
-			return a.result(st), nil
+		if err != nil || done {
+			res := a.result(st)
+			end(res, err)
+			return res, err
 		}
 	}
+}
+
+// startRun opens the run's span when a Tracer is set; end is called once with the outcome.
+func (a *Agent) startRun(ctx context.Context, st *RunState) (context.Context, func(*Result, error)) {
+	if a.tracer == nil {
+		return ctx, func(*Result, error) {}
+	}
+	if a.log != nil {
+		a.log.DebugContext(ctx, "agent run", "run", st.ID, "agent", a.name, "model", a.modelName)
+	}
+	return a.tracer.StartRun(ctx, RunInfo{RunID: st.ID, AgentName: a.name, Goal: a.red.String(st.Goal),
+		Model: a.modelName, Provider: a.provider, MaxSteps: a.maxSteps})
 }
 
 // Stream runs goal and yields the run's events as they happen (the error is nil for all of them),
@@ -439,11 +469,20 @@ func (a *Agent) Stream(ctx context.Context, goal string) iter.Seq2[Event, error]
 	return a.StreamState(ctx, a.Start(goal))
 }
 
-// StreamState is Stream for a RunState from Start or a saved run.
+// StreamState is Stream for a RunState from Start or a saved run. A finished st yields its
+// EventFinal at once.
 func (a *Agent) StreamState(ctx context.Context, st *RunState) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
+		if st.Done {
+			res := a.result(st)
+			yield(Event{Kind: EventFinal, Step: max(st.Step-1, 0), Text: st.Answer, Result: res}, nil)
+			return
+		}
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
+		ctx, end := a.startRun(ctx, st)
+		var runErr error
+		defer func() { end(a.result(st), runErr) }()
 		stopped := false
 		emit := func(e Event) {
 			if stopped {
@@ -457,9 +496,11 @@ func (a *Agent) StreamState(ctx context.Context, st *RunState) iter.Seq2[Event, 
 		for !stopped {
 			done, err := a.Step(ctx, st, emit)
 			if stopped {
+				runErr = context.Canceled // the consumer broke out of the loop
 				return
 			}
 			if err != nil {
+				runErr = err
 				yield(Event{Kind: EventError, Step: max(st.Step-1, 0), Text: err.Error(), Result: a.result(st)}, err)
 				return
 			}
@@ -482,8 +523,20 @@ func (a *Agent) Step(ctx context.Context, st *RunState, emit func(Event)) (done 
 	if emit != nil {
 		emit = a.redactingEmit(emit)
 	}
-	done, err = a.step(ctx, st, emit)
-	return done, a.red.Error(err)
+	if a.tracer == nil || st.Done {
+		done, err = a.step(ctx, st, emit)
+		return done, a.red.Error(err)
+	}
+	sctx, end := a.tracer.StartStep(ctx, StepInfo{RunID: st.ID, AgentName: a.name, Index: st.Step})
+	n := len(st.Steps)
+	done, err = a.step(sctx, st, emit)
+	err = a.red.Error(err)
+	var rec *StepRecord
+	if len(st.Steps) > n {
+		rec = &st.Steps[len(st.Steps)-1]
+	}
+	end(rec, err)
+	return done, err
 }
 
 // redactingEmit passes events on with secrets removed from their text (copies: the run's own
@@ -495,6 +548,11 @@ func (a *Agent) redactingEmit(emit func(Event)) func(Event) {
 			c := *e.ToolCall
 			c.Arguments = a.red.String(c.Arguments)
 			e.ToolCall = &c
+		}
+		if e.ToolCallDelta != nil {
+			d := *e.ToolCallDelta
+			d.Arguments = a.red.String(d.Arguments)
+			e.ToolCallDelta = &d
 		}
 		if e.ToolResult != nil {
 			r := *e.ToolResult
@@ -748,7 +806,14 @@ func (m *stepModel) Generate(ctx context.Context, req *llm.Request) (resp *llm.R
 		mctx, cancel = context.WithTimeout(ctx, a.modelTimeout)
 		defer cancel()
 	}
-	if s, ok := a.model.(llm.Streamer); ok && m.streaming {
+	s, streaming := a.model.(llm.Streamer)
+	streaming = streaming && m.streaming
+	endSpan := func(*llm.Response, error) {}
+	if a.tracer != nil {
+		mctx, endSpan = a.tracer.StartModelCall(mctx, ModelCallInfo{RunID: m.st.ID, Step: m.step,
+			Model: a.modelName, Provider: a.provider, Streaming: streaming, Request: req})
+	}
+	if streaming {
 		resp, err = m.stream(mctx, s, req)
 	} else {
 		resp, err = a.model.Generate(mctx, req)
@@ -759,6 +824,7 @@ func (m *stepModel) Generate(ctx context.Context, req *llm.Request) (resp *llm.R
 	if err == nil && resp == nil {
 		err = errors.New("agent: model returned a nil response")
 	}
+	endSpan(resp, a.red.Error(err))
 	if h := a.hooks.AfterModelCall; h != nil {
 		h(ctx, req, resp, err)
 	}
@@ -788,6 +854,7 @@ func (m *stepModel) Generate(ctx context.Context, req *llm.Request) (resp *llm.R
 
 func (m *stepModel) stream(ctx context.Context, s llm.Streamer, req *llm.Request) (*llm.Response, error) {
 	var final *llm.Response
+	var ids map[int]string // tool-call ids by delta index
 	for c, err := range s.Stream(ctx, req) {
 		if err != nil {
 			return nil, err
@@ -797,6 +864,16 @@ func (m *stepModel) stream(ctx context.Context, s llm.Streamer, req *llm.Request
 		}
 		if c.Text != "" {
 			m.emit(Event{Kind: EventTextDelta, Step: m.step, Text: c.Text})
+		}
+		if d := c.ToolCall; d != nil {
+			if d.ID != "" {
+				if ids == nil {
+					ids = map[int]string{}
+				}
+				ids[d.Index] = d.ID
+			}
+			delta := *d
+			m.emit(Event{Kind: EventToolCallDelta, Step: m.step, ToolCallDelta: &delta, ToolCallID: ids[d.Index]})
 		}
 		if c.Response != nil {
 			final = c.Response

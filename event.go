@@ -15,6 +15,12 @@ const (
 	EventStepStart EventKind = "step_start"
 	// EventTextDelta carries a fragment of assistant text in Text, while a streaming model answers.
 	EventTextDelta EventKind = "text_delta"
+	// EventToolCallDelta carries a fragment of a tool call in ToolCallDelta, while a streaming
+	// model answers: fragments with the same ToolCallDelta.Index belong to one call (its position
+	// in the answer); the first carries the tool name, later ones pieces of the raw JSON arguments
+	// to concatenate. ToolCallID is set on every fragment once the call's id is known. The
+	// assembled call is not validated yet: EventToolCall follows for each call that will run.
+	EventToolCallDelta EventKind = "tool_call_delta"
 	// EventModelResponse carries one complete model answer in Response (with its usage).
 	EventModelResponse EventKind = "model_response"
 	// EventThought carries a planner's reasoning in Text (for example AutoGPT's thoughts).
@@ -46,6 +52,11 @@ type Event struct {
 	Response *llm.Response `json:"response,omitempty"`
 	// ToolCall is the call (EventToolCall, EventToolResult); its ID is the tool-call id.
 	ToolCall *llm.ToolCall `json:"tool_call,omitempty"`
+	// ToolCallDelta is the fragment of a streaming tool call (EventToolCallDelta).
+	ToolCallDelta *llm.ToolCallDelta `json:"tool_call_delta,omitempty"`
+	// ToolCallID is the tool-call id of EventToolCall, EventToolResult and EventToolCallDelta
+	// (once the provider sent it), the same as ToolCall.ID where ToolCall is set.
+	ToolCallID string `json:"tool_call_id,omitempty"`
 	// ToolResult is the call's result (EventToolResult).
 	ToolResult *ToolResult `json:"tool_result,omitempty"`
 	// Duration is the tool call's wall time (EventToolResult).

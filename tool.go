@@ -586,6 +586,8 @@ type job struct {
 	args json.RawMessage
 	done bool   // the result is known without running the tool
 	note string // appended to the result (the loop-detection note)
+	run  string // RunState.ID, for the Tracer
+	step int
 }
 
 // canonicalCall is the identity loop detection compares: the tool name and the arguments decoded
@@ -615,6 +617,7 @@ func (a *Agent) execute(ctx context.Context, st *RunState, calls []llm.ToolCall,
 	var hookErr error
 	for i, c := range calls {
 		j := &jobs[i]
+		j.run, j.step = st.ID, step
 		c.Arguments = string(normalizeArguments([]byte(c.Arguments)))
 		j.rec.Call = c
 		if hookErr != nil {
@@ -672,7 +675,7 @@ func (a *Agent) execute(ctx context.Context, st *RunState, calls []llm.ToolCall,
 			continue
 		}
 		j.args = args
-		emit(Event{Kind: EventToolCall, Step: step, ToolCall: &j.rec.Call})
+		emit(Event{Kind: EventToolCall, Step: step, ToolCall: &j.rec.Call, ToolCallID: j.rec.Call.ID})
 	}
 	if hookErr == nil {
 		a.runJobs(ctx, jobs)
@@ -696,7 +699,7 @@ func (a *Agent) execute(ctx context.Context, st *RunState, calls []llm.ToolCall,
 			a.log.DebugContext(ctx, "tool call", "step", step, "tool", r.Call.Name, "tool_call_id", r.Call.ID,
 				"is_error", r.Result.IsError, "abandoned", r.Abandoned, "duration", r.Duration)
 		}
-		emit(Event{Kind: EventToolResult, Step: step, ToolCall: &r.Call, ToolResult: &r.Result, Duration: r.Duration})
+		emit(Event{Kind: EventToolResult, Step: step, ToolCall: &r.Call, ToolCallID: r.Call.ID, ToolResult: &r.Result, Duration: r.Duration})
 	}
 	return records, hookErr
 }
@@ -780,6 +783,17 @@ func (a *Agent) runJob(ctx context.Context, j *job) {
 		tctx, cancel = context.WithTimeout(ctx, a.toolTimeout)
 	}
 	defer cancel()
+	if a.tracer != nil {
+		call := j.rec.Call
+		call.Arguments = a.red.String(call.Arguments)
+		var end func(ToolResult)
+		tctx, end = a.tracer.StartToolCall(tctx, ToolCallInfo{RunID: j.run, Step: j.step, Call: call, Description: j.ent.tool.Description()})
+		defer func() {
+			r := j.rec.Result
+			r.Content = a.red.String(r.Content)
+			end(r)
+		}()
+	}
 	start := time.Now()
 	out := make(chan callOutcome, 1) // buffered: an abandoned call's goroutine never blocks
 	go func() {
