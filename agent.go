@@ -185,8 +185,8 @@ type Agent struct {
 	name         string
 	modelName    string // for traces: Config.ModelName or the Model's ModelName method
 	provider     string // for traces: the Model's Provider method
-	loopWarn     int // 0: never
-	loopStop     int // 0: never
+	loopWarn     int    // 0: never
+	loopStop     int    // 0: never
 	red          *redact.Redactor
 
 	// Token accounting.
