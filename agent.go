@@ -280,6 +280,12 @@ func New(cfg Config) (*Agent, error) {
 		secrets = append(secrets, m.Secrets()...)
 	}
 	a.red = redact.New(secrets...)
+	if a.log != nil {
+		a.log = slog.New(a.red.Handler(a.log.Handler()))
+		if a.name != "" {
+			a.log = a.log.With("agent", a.name)
+		}
+	}
 	a.loopWarn, a.loopStop = threshold(cfg.LoopWarnAfter, DefaultLoopWarnAfter), threshold(cfg.LoopStopAfter, DefaultLoopStopAfter)
 	a.counterCell = &counterCell{}
 	if err := a.setAccounting(cfg); err != nil {
@@ -451,14 +457,26 @@ func (a *Agent) Resume(ctx context.Context, st *RunState) (*Result, error) {
 
 // startRun opens the run's span when a Tracer is set; end is called once with the outcome.
 func (a *Agent) startRun(ctx context.Context, st *RunState) (context.Context, func(*Result, error)) {
-	if a.tracer == nil {
-		return ctx, func(*Result, error) {}
-	}
 	if a.log != nil {
-		a.log.DebugContext(ctx, "agent run", "run", st.ID, "agent", a.name, "model", a.modelName)
+		a.log.DebugContext(ctx, "agent run", "run", st.ID, "model", a.modelName, "max_steps", a.maxSteps)
 	}
-	return a.tracer.StartRun(ctx, RunInfo{RunID: st.ID, AgentName: a.name, Goal: a.red.String(st.Goal),
-		Model: a.modelName, Provider: a.provider, MaxSteps: a.maxSteps})
+	end := func(*Result, error) {}
+	if a.tracer != nil {
+		ctx, end = a.tracer.StartRun(ctx, RunInfo{RunID: st.ID, AgentName: a.name, Goal: a.red.String(st.Goal),
+			Model: a.modelName, Provider: a.provider, MaxSteps: a.maxSteps})
+	}
+	if a.log == nil {
+		return ctx, end
+	}
+	return ctx, func(res *Result, err error) {
+		level := slog.LevelDebug
+		if err != nil {
+			level = slog.LevelInfo
+		}
+		a.log.Log(ctx, level, "agent run ended", "run", st.ID, "steps", st.Step, "input_tokens", st.Usage.InputTokens,
+			"output_tokens", st.Usage.OutputTokens, "cost_usd", st.CostUSD, "done", st.Done, "error", err)
+		end(res, err)
+	}
 }
 
 // Stream runs goal and yields the run's events as they happen (the error is nil for all of them),
@@ -831,7 +849,7 @@ func (m *stepModel) Generate(ctx context.Context, req *llm.Request) (resp *llm.R
 	m.rec.ModelCalls++
 	if err != nil {
 		if a.log != nil {
-			a.log.DebugContext(ctx, "model call failed", "step", m.step, "error", err)
+			a.log.DebugContext(ctx, "model call failed", "run", m.st.ID, "step", m.step, "error", err)
 		}
 		return nil, err
 	}
@@ -845,7 +863,7 @@ func (m *stepModel) Generate(ctx context.Context, req *llm.Request) (resp *llm.R
 	m.rec.CostUSD += a.info.CostUSD(u)
 	m.rec.FinishReason = resp.FinishReason
 	if a.log != nil {
-		a.log.DebugContext(ctx, "model call", "step", m.step, "input_tokens", resp.Usage.InputTokens,
+		a.log.DebugContext(ctx, "model call", "run", m.st.ID, "step", m.step, "input_tokens", resp.Usage.InputTokens,
 			"output_tokens", resp.Usage.OutputTokens, "finish_reason", resp.FinishReason, "duration", time.Since(start))
 	}
 	m.emit(Event{Kind: EventModelResponse, Step: m.step, Response: resp})

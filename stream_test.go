@@ -2,7 +2,9 @@ package agent_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -340,3 +342,53 @@ func TestTracerSeesFailures(t *testing.T) {
 		assert.Equal(t, 1, s.ended, "%s %s", s.kind, s.name)
 	}
 }
+
+func TestLoggerRecordsStructuredAndRedacted(t *testing.T) {
+	var buf strings.Builder
+	var mu sync.Mutex
+	w := writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	})
+	log := slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	leak := agent.NewTool("leak", "Fails with a secret.", func(ctx context.Context, in noArgs) (string, error) {
+		panic("the key is hunter2hunter2")
+	})
+	model := llmtest.NewScript(
+		llmtest.Calls(llmtest.Call("leak", `{}`)),
+		llmtest.Fail(errors.New("provider says hunter2hunter2 is wrong")),
+	)
+	a := newAgent(t, agent.Config{Model: model, Tools: []agent.Tool{leak}, Logger: log, Name: "logger-test",
+		Secrets: []string{"hunter2hunter2"}})
+	res, err := a.Run(context.Background(), "use hunter2hunter2")
+	require.Error(t, err)
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	assert.NotContains(t, out, "hunter2")
+	var records []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &m), line)
+		records = append(records, m)
+		assert.Equal(t, "logger-test", m["agent"], line)
+	}
+	byMsg := map[string]map[string]any{}
+	for _, r := range records {
+		byMsg[r["msg"].(string)] = r
+	}
+	for _, msg := range []string{"agent run", "agent step", "tool panicked", "tool call", "model call failed", "agent run ended"} {
+		r, ok := byMsg[msg]
+		if assert.True(t, ok, "no %q record in %s", msg, out) {
+			assert.Equal(t, res.State.ID, r["run"], msg)
+		}
+	}
+	assert.Equal(t, float64(0), byMsg["tool call"]["step"])
+	assert.NotEmpty(t, byMsg["tool call"]["tool_call_id"])
+	assert.Contains(t, byMsg["agent run ended"]["error"], "[redacted]")
+}
+
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

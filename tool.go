@@ -696,7 +696,7 @@ func (a *Agent) execute(ctx context.Context, st *RunState, calls []llm.ToolCall,
 			h(ctx, r.Call, r.Result)
 		}
 		if a.log != nil {
-			a.log.DebugContext(ctx, "tool call", "step", step, "tool", r.Call.Name, "tool_call_id", r.Call.ID,
+			a.log.DebugContext(ctx, "tool call", "run", st.ID, "step", step, "tool", r.Call.Name, "tool_call_id", r.Call.ID,
 				"is_error", r.Result.IsError, "abandoned", r.Abandoned, "duration", r.Duration)
 		}
 		emit(Event{Kind: EventToolResult, Step: step, ToolCall: &r.Call, ToolCallID: r.Call.ID, ToolResult: &r.Result, Duration: r.Duration})
@@ -803,7 +803,7 @@ func (a *Agent) runJob(ctx context.Context, j *job) {
 			if p := recover(); p != nil {
 				o = callOutcome{err: fmt.Errorf("tool panicked: %v", p)}
 				if a.log != nil {
-					a.log.Error("tool panicked", "tool", j.rec.Call.Name, "panic", p, "stack", string(debug.Stack()))
+					a.log.Error("tool panicked", "run", j.run, "step", j.step, "tool", j.rec.Call.Name, "tool_call_id", j.rec.Call.ID, "panic", p, "stack", string(debug.Stack()))
 				}
 			} else if !returned {
 				// runtime.Goexit (t.FailNow in a test, for one) ends the goroutine without a panic.
