@@ -463,7 +463,7 @@ func (a *Agent) startRun(ctx context.Context, st *RunState) (context.Context, fu
 	end := func(*Result, error) {}
 	if a.tracer != nil {
 		ctx, end = a.tracer.StartRun(ctx, RunInfo{RunID: st.ID, AgentName: a.name, Goal: a.red.String(st.Goal),
-			Model: a.modelName, Provider: a.provider, MaxSteps: a.maxSteps})
+			Model: a.modelName, Provider: a.provider, MaxSteps: a.maxSteps, Redact: a.red.String})
 	}
 	if a.log == nil {
 		return ctx, end
@@ -829,7 +829,7 @@ func (m *stepModel) Generate(ctx context.Context, req *llm.Request) (resp *llm.R
 	endSpan := func(*llm.Response, error) {}
 	if a.tracer != nil {
 		mctx, endSpan = a.tracer.StartModelCall(mctx, ModelCallInfo{RunID: m.st.ID, Step: m.step,
-			Model: a.modelName, Provider: a.provider, Streaming: streaming, Request: req})
+			Model: a.modelName, Provider: a.provider, Streaming: streaming, Request: req, Redact: a.red.String})
 	}
 	if streaming {
 		resp, err = m.stream(mctx, s, req)

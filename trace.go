@@ -48,6 +48,10 @@ type RunInfo struct {
 	Provider string
 	// MaxSteps is the step limit in force.
 	MaxSteps int
+	// Redact removes Config.Secrets and well-known credential shapes from a text. Goal is
+	// already redacted; the Result given to the end function is not: apply Redact to any of its
+	// text a Tracer records.
+	Redact func(string) string
 }
 
 // StepInfo describes a step to Tracer.StartStep.
@@ -74,7 +78,11 @@ type ModelCallInfo struct {
 	// is an llm.Streamer).
 	Streaming bool
 	// Request is the request as sent, after fitting and the BeforeModelCall hook. Read only.
+	// Neither it nor the response given to the end function is redacted (copying every prompt
+	// would cost each call): apply Redact to any of their text a Tracer records.
 	Request *llm.Request
+	// Redact removes Config.Secrets and well-known credential shapes from a text.
+	Redact func(string) string
 }
 
 // ToolCallInfo describes a tool call to Tracer.StartToolCall.
