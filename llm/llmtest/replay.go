@@ -159,6 +159,14 @@ func ReadTrace(path string) ([]Exchange, error) {
 	if err != nil {
 		return nil, fmt.Errorf("llmtest: %w", err)
 	}
+	return exchangesOf(path, recs)
+}
+
+// exchangesOf converts parsed httprr records (from the file path, for errors) to Exchanges.
+func exchangesOf(path string, recs []httprr.Record) ([]Exchange, error) {
+	if path == "" {
+		path = "trace"
+	}
 	out := make([]Exchange, len(recs))
 	for i, rec := range recs {
 		resp, err := rec.Response()
@@ -194,8 +202,19 @@ func ReadTrace(path string) ([]Exchange, error) {
 type ReplayOption func(*replayConfig)
 
 type replayConfig struct {
-	matcher Matcher
-	keep    []func(*RecordedRequest) bool
+	matcher         Matcher
+	keep            []func(*RecordedRequest) bool
+	recordTransport http.RoundTripper // RecordOrReplay's transport when recording
+}
+
+func replayOptions(opts []ReplayOption) replayConfig {
+	var cfg replayConfig
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	return cfg
 }
 
 // WithMatcher sets how a request is compared with the recorded one it is to replace; the default is
@@ -286,10 +305,7 @@ func NewReplay(exchanges []Exchange, opts ...ReplayOption) *Replay {
 }
 
 func newReplay(name string, ex []Exchange, opts []ReplayOption) *Replay {
-	var cfg replayConfig
-	for _, o := range opts {
-		o(&cfg)
-	}
+	cfg := replayOptions(opts)
 	if cfg.matcher == nil {
 		cfg.matcher = DefaultMatcher
 	}
