@@ -1,6 +1,6 @@
 module github.com/autogpt-go/agent/bench
 
-go 1.26
+go 1.26.0
 
 replace github.com/autogpt-go/agent => ../
 
@@ -52,6 +52,6 @@ require (
 	golang.org/x/arch v0.11.0 // indirect
 	golang.org/x/crypto v0.41.0 // indirect
 	golang.org/x/exp v0.0.0-20240808152545-0cdaa3abc0fa // indirect
-	golang.org/x/sys v0.45.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )

@@ -199,7 +199,11 @@ type Response struct {
 }
 
 // ToolCallDelta is a fragment of a tool call while it streams. Fragments with the same Index belong
-// to one call; ID and Name usually arrive on the first fragment, Arguments in pieces to concatenate.
+// to one call, and Index is the position of that call in the final Response.Message.ToolCalls (not
+// a provider's own numbering), so assembling fragments by Index gives the final calls. ID and Name
+// are set on the fragment that first carries them (usually the first of the call) and empty on
+// the others; the Arguments pieces of one Index, concatenated in order, are the call's Arguments
+// (raw JSON text, not necessarily valid). The final Response stays authoritative.
 type ToolCallDelta struct {
 	Index     int    `json:"index"`
 	ID        string `json:"id,omitempty"`

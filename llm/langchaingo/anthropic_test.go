@@ -179,7 +179,7 @@ func TestAnthropicEmptyContent(t *testing.T) {
 func TestAnthropicAPIError(t *testing.T) {
 	srv := newServer(t, jsonReply(529, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`,
 		"Request-Id", "req_011abc", "Retry-After", "3"))
-	_, err := anthropicModel(t, srv, "claude-sonnet-4-5").Generate(t.Context(), &llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "hi"}}})
+	_, err := anthropicModel(t, srv, "claude-sonnet-4-5", WithRetry(RetryPolicy{MaxRetries: -1})).Generate(t.Context(), &llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "hi"}}})
 	var apiErr *APIError
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, ProviderAnthropic, apiErr.Provider)

@@ -41,8 +41,8 @@ var (
 //
 // Sources: OpenAI error bodies are {"error": {"message", "type", "code"}}
 // (https://platform.openai.com/docs/guides/error-codes); Anthropic's are {"type": "error",
-// "error": {"type", "message"}} (https://docs.anthropic.com/en/api/errors). Retry-After is read as
-// delay-seconds or an HTTP date (RFC 9110, section 10.2.3).
+// "error": {"type", "message"}} (https://docs.anthropic.com/en/api/errors). The headers RetryAfter
+// is read from, and their sources, are listed under Retries in the package documentation.
 type APIError struct {
 	// Provider is the Provider... constant of the model that made the call.
 	Provider string
@@ -56,8 +56,17 @@ type APIError struct {
 	// Message is the provider's error message, or the start of the raw body (at most 512 bytes)
 	// when the body is not the provider's JSON error shape.
 	Message string
-	// RetryAfter is the delay the Retry-After header asks for; 0 when absent or unreadable.
+	// RetryAfter is the delay the reply asks for before a retry; 0 when it asks for none (or
+	// the headers are unreadable). It is read, first present wins, from retry-after-ms
+	// (milliseconds; OpenAI), Retry-After (seconds or an HTTP date, RFC 9110 section 10.2.3) and,
+	// for a 429 only, the rate-limit reset headers (OpenAI's x-ratelimit-reset-requests and
+	// -tokens, Anthropic's anthropic-ratelimit-*-reset): see Retries in the package
+	// documentation. When it exceeds RetryPolicy.MaxRetryAfter, the call failed without waiting.
 	RetryAfter time.Duration
+	// Attempts is the number of HTTP requests sent for the call, retries included: 1 when the
+	// first reply was final, up to 1 + RetryPolicy.MaxRetries (see WithRetry). For an error event
+	// in a stream it counts the requests up to the 200 reply that carried it.
+	Attempts int
 	// RequestID is the provider's request id (header x-request-id or request-id); may be "".
 	RequestID string
 	// Header is a copy of the reply's headers (rate-limit headers and so on).
@@ -94,22 +103,27 @@ func (e *APIError) Error() string {
 func (e *APIError) Unwrap() error { return e.err }
 
 // Retryable reports whether the same request may succeed later: status 408 (request timeout), 409
-// (conflict), 429 (rate limit), 500 and above (including Anthropic's 529 overloaded), or an error
-// event in a stream whose type is a rate-limit, overload or server error (Anthropic's
-// rate_limit_error, overloaded_error, api_error; OpenAI's server_error). Other 4xx replies (bad
-// request, authentication, permission, not found, too large) are not retryable.
+// (conflict), 429 (rate limit), any 5xx (including Anthropic's 529 overloaded), or an error event
+// in a stream whose type is a rate-limit, overload or server error (Anthropic's rate_limit_error,
+// overloaded_error, api_error; OpenAI's server_error); but never OpenAI's insufficient_quota (a
+// billing error sent as 429, as code or type) nor a reply with the header "x-should-retry:
+// false". Other 4xx replies (bad request, authentication, permission, not found, too large) are
+// not retryable. It is the classification the HTTP layer retries by (see WithRetry), so a
+// retryable *APIError reaches the caller only when the retries ran out, were turned off, or the
+// delay the server asked for (RetryAfter) exceeded RetryPolicy.MaxRetryAfter; an error event in a
+// 200 stream is never retried by the HTTP layer.
 func (e *APIError) Retryable() bool {
-	switch {
-	case e.StatusCode == http.StatusRequestTimeout, e.StatusCode == http.StatusConflict,
-		e.StatusCode == http.StatusTooManyRequests, e.StatusCode >= 500:
-		return true
-	case e.StatusCode == http.StatusOK:
+	if e.Code == "insufficient_quota" || e.Type == "insufficient_quota" {
+		return false
+	}
+	if e.StatusCode == http.StatusOK {
 		switch e.Type {
 		case "rate_limit_error", "overloaded_error", "api_error", "server_error":
 			return true
 		}
+		return false
 	}
-	return false
+	return retryableReply(e.StatusCode, e.Header, nil)
 }
 
 const maxErrorMessage = 512 // bytes of a non-JSON error body kept in APIError.Message
@@ -145,7 +159,7 @@ func newAPIError(provider string, status int, header http.Header, body []byte, e
 	if e.Message == "" {
 		e.Message = http.StatusText(status)
 	}
-	e.RetryAfter = parseRetryAfter(header.Get("Retry-After"), time.Now())
+	e.RetryAfter = serverDelay(status, header, time.Now())
 	e.RequestID = header.Get("X-Request-Id")
 	if e.RequestID == "" {
 		e.RequestID = header.Get("Request-Id")

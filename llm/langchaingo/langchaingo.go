@@ -38,10 +38,57 @@
 //   - Non-200 replies and error events in a stream become an *APIError with status, provider error
 //     type and code, Retry-After and request id (langchaingo keeps only a string).
 //   - OpenAICompatible with an empty API key sends no Authorization header at all.
+//   - Failed requests are retried with exponential backoff and the server's requested delay
+//     (langchaingo retries nothing): see Retries below.
+//   - In a test binary, a request to a real provider fails with ErrRealProviderInTest unless
+//     allowed: see Tests below.
 //
 // The constructors never read the environment (langchaingo's own openai.New reads OPENAI_API_KEY,
 // OPENAI_MODEL, OPENAI_BASE_URL, OPENAI_API_BASE and OPENAI_ORGANIZATION by itself; every one of
 // these is overridden explicitly). Only FromEnv reads it.
+//
+// # Retries
+//
+// A model built by OpenAI, OpenAICompatible, Anthropic or FromEnv sends a request again when the
+// reply or the failure says it may succeed later, at most RetryPolicy.MaxRetries times (default
+// 2, as in the official OpenAI and Anthropic SDKs; WithRetry changes the policy or turns retries
+// off). The decision is made from the status code, the headers and the error body's type and
+// code, never from message text:
+//
+//   - Retried: 429 rate limit, 408 request timeout, 409 conflict (OpenAI: lock timeout), every
+//     5xx (500, 502, 503, 504, Anthropic's 529 overloaded, ...); a connection reset, refused or
+//     aborted, a broken pipe, EOF before a reply, another dial error, a transport timeout
+//     (net.Error).
+//   - Not retried: every other status (400, 401, 403, 404, 413, 422, ...), OpenAI's
+//     insufficient_quota (a billing error sent as 429, recognised by its error code or type), a
+//     reply with "x-should-retry: false" (the providers' own veto, which their SDKs honour), a
+//     host name that does not exist, any other error of the Transport (a recorder's, a TLS
+//     certificate's), and the end of ctx: its cancellation or deadline ends the call.
+//
+// The wait before a retry is the larger of an exponential backoff interval with jitter
+// (github.com/cenkalti/backoff/v5; 500 ms doubling up to 8 s by default) and the delay the
+// server asks for, read from retry-after-ms (OpenAI; milliseconds), else Retry-After (seconds or
+// an HTTP date, RFC 9110 section 10.2.3), else, for a 429, the rate-limit reset headers (OpenAI's
+// x-ratelimit-reset-requests and -tokens, durations such as "6m0s"; Anthropic's
+// anthropic-ratelimit-*-reset, RFC 3339 times). When the server asks for more than
+// RetryPolicy.MaxRetryAfter (default 60 s), the call fails at once with the reply's *APIError,
+// its RetryAfter set, so the caller can decide. Every wait ends when ctx ends, and the call then
+// fails with an error matching ctx.Err(). Every attempt sends the same request body.
+//
+// Only the status line, or the failure to get one, decides: a 200 reply is never retried. So a
+// streamed reply that breaks after text reached the caller fails (ErrIncompleteResponse or the
+// transport's error) and is never sent again behind the caller's back; nor is an error event
+// inside a 200 stream retried. When the retries run out, the call fails with the last attempt's
+// error: for a non-200 reply an *APIError whose Attempts says how many requests were sent.
+//
+// # Tests
+//
+// In a test binary (testing.Testing reports true), a model built by this package refuses to send
+// a request over the real network to a host that is not loopback: the call fails with
+// ErrRealProviderInTest before anything is sent, so a test never spends a developer's key nor
+// depends on the network. httptest servers (loopback) and custom RoundTrippers (llmtest.Replay,
+// recorders, fakes) are not affected. A deliberate recording run allows it with the option
+// AllowRealProviderInTests (per model) or AUTOGPT_ALLOW_REAL_PROVIDER=1.
 //
 // # Errors
 //
@@ -118,6 +165,8 @@ type options struct {
 	modelName   string
 	legacyMT    *bool
 	maxResponse int64
+	retry       RetryPolicy // WithRetry (retry.go)
+	allowReal   bool        // AllowRealProviderInTests (guard.go)
 }
 
 func collect(opts []Option) options {
@@ -131,8 +180,11 @@ func collect(opts []Option) options {
 }
 
 // WithHTTPClient sets the HTTP client the provider constructors (and FromEnv) send requests with;
-// nil, the default, means http.DefaultClient. Its Transport is the place for retries, proxies and
-// test servers. New ignores it: the wrapped llms.Model already has its client.
+// nil, the default, means http.DefaultClient. Its Transport is the place for proxies, recorders
+// and test doubles; retries are made above it by this package's HTTP layer (WithRetry), so a
+// Transport that retries too multiplies the attempts. In a test binary, a client that reaches
+// the real network may only talk to loopback hosts (see ErrRealProviderInTest). New ignores it:
+// the wrapped llms.Model already has its client.
 func WithHTTPClient(c *http.Client) Option {
 	return func(o *options) { o.httpClient = c }
 }
@@ -231,19 +283,44 @@ func (m *Model) Generate(ctx context.Context, req *llm.Request) (*llm.Response, 
 	return m.run(ctx, c, nil)
 }
 
-// Stream sends req with streaming on and yields the answer's text deltas as they arrive (a Chunk
-// with Text set), then one final Chunk whose Response is the assembled answer, as Generate would
-// return it. Tool calls arrive only in that final Response (no ToolCall fragments are yielded).
-// The concatenated Text deltas equal the final message's Content: text the llms.Model did not
-// stream is yielded as one delta before the final chunk.
+// Stream sends req with streaming on and yields the answer as it arrives: text deltas (a Chunk
+// with Text set) and, for a model built by OpenAI, OpenAICompatible, Anthropic or FromEnv,
+// tool-call fragments (a Chunk with ToolCall set), interleaved in the order the provider sent
+// them; then one final Chunk whose Response is the assembled answer, as Generate would return it.
 //
-// An error is yielded once, as the last element, with the errors Generate returns. Text deltas
+// Text: the concatenated Text deltas equal the final message's Content, and each delta is valid
+// UTF-8. A character whose bytes (or whose escaped UTF-16 surrogate pair) the provider split
+// between two events is yielded whole, in the later delta; bytes that never make a valid character
+// come out as U+FFFD, one per byte (one per unpaired surrogate), in the deltas and in Content
+// alike, as Generate gives them for the same reply. Text the llms.Model did not stream is yielded
+// as one delta before the final chunk.
+//
+// Tool calls: ToolCall.Index is the position of the call in the final Response.Message.ToolCalls
+// (not the provider's own index), so assembling the fragments by Index gives exactly the final
+// calls. The first fragment of a call carries its ID and Name (both as the provider gave them;
+// a later fragment carries them if the provider sent them late), later ones pieces of Arguments,
+// each valid UTF-8 (same rule as for text), whose concatenation is the call's final Arguments. A
+// call without arguments still gets its fragment with ID and Name; for Anthropic, whose final
+// arguments are then "{}", a fragment carries those. Arguments are passed on as the model wrote
+// them, invalid JSON included: the final Response is authoritative, and the caller validates. On
+// the OpenAI wire a fragment whose id differs from the id of the call its index already holds
+// starts a new call; fragments without index continue the last call unless their id is another.
+// A server that answers a streaming request with a whole JSON reply gets its calls yielded as one
+// fragment each before the final chunk.
+//
+// A model wrapped by New yields text deltas only (its stream is read by langchaingo, whose
+// assembly of tool-call fragments cannot be trusted): its tool calls arrive in the final
+// Response.
+//
+// An error is yielded once, as the last element, with the errors Generate returns. Deltas
 // yielded before an error are not an answer (for example, the stream was cut off, or ctx ended):
-// only the final Chunk's Response is. A consumer that stops early (break) cancels the HTTP
-// request; Stream returns only after the langchaingo call has returned, so no goroutine it
-// started outlives the loop. The call runs on one extra goroutine because the streaming callback
-// is invoked from inside the call (by langchaingo's Anthropic client, for a wrapped model, from a
-// reader goroutine of its own); the loop body always runs on the consumer's goroutine.
+// only the final Chunk's Response is. The call waits for the consumer: the next event is not
+// read before the loop body has handled the current delta. A consumer that stops early (break)
+// cancels the HTTP request; Stream returns only after the langchaingo call has returned, so no
+// goroutine it started outlives the loop. The call runs on one extra goroutine because the
+// streaming callback is invoked from inside the call (by langchaingo's Anthropic client, for a
+// wrapped model, from a reader goroutine of its own); the loop body always runs on the
+// consumer's goroutine.
 func (m *Model) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.Chunk, error] {
 	return func(yield func(llm.Chunk, error) bool) {
 		c, err := m.prepare(req)
@@ -262,17 +339,16 @@ type result struct {
 
 func (m *Model) stream(parent context.Context, c *call, yield func(llm.Chunk, error) bool) {
 	ctx, cancel := context.WithCancel(parent)
-	deltas := make(chan string)
+	deltas := make(chan delta)
 	acks := make(chan struct{})
 	done := make(chan result, 1)
 	go func() {
-		onChunk := func(_ context.Context, chunk []byte) error {
-			text := m.streamText(c, chunk)
-			if text == "" {
+		onChunk := func(_ context.Context, d delta) error {
+			if d.text == "" && d.tool == nil {
 				return nil
 			}
 			select {
-			case deltas <- text:
+			case deltas <- d:
 			case <-ctx.Done():
 				return context.Cause(ctx)
 			}
@@ -296,11 +372,18 @@ func (m *Model) stream(parent context.Context, c *call, yield func(llm.Chunk, er
 	}()
 
 	var streamed strings.Builder
+	calls := 0 // tool calls that had a fragment yielded: Index < calls
 	for {
 		select {
-		case text := <-deltas:
-			streamed.WriteString(text)
-			if !yield(llm.Chunk{Text: text}, nil) {
+		case d := <-deltas:
+			chunk := llm.Chunk{Text: d.text, ToolCall: d.tool}
+			if d.tool != nil {
+				chunk.Text = ""
+				calls = max(calls, d.tool.Index+1)
+			} else {
+				streamed.WriteString(d.text)
+			}
+			if !yield(chunk, nil) {
 				return
 			}
 			select {
@@ -316,6 +399,14 @@ func (m *Model) stream(parent context.Context, c *call, yield func(llm.Chunk, er
 			if rest, ok := strings.CutPrefix(r.resp.Message.Content, streamed.String()); ok && rest != "" {
 				if !yield(llm.Chunk{Text: rest}, nil) {
 					return
+				}
+			}
+			if m.wired { // calls of a reply that was not streamed after all (a JSON body)
+				for i := calls; i < len(r.resp.Message.ToolCalls); i++ {
+					tc := r.resp.Message.ToolCalls[i]
+					if !yield(llm.Chunk{ToolCall: &llm.ToolCallDelta{Index: i, ID: tc.ID, Name: tc.Name, Arguments: tc.Arguments}}, nil) {
+						return
+					}
 				}
 			}
 			yield(llm.Chunk{Response: r.resp}, nil)
@@ -362,16 +453,23 @@ func isToolDeltaChunk(chunk []byte) bool {
 }
 
 // run performs one call; onChunk, if not nil, turns streaming on. For a model built by this
-// package's constructors, the HTTP layer reads the stream and calls onChunk, and langchaingo
-// makes (as far as it knows) a non-streaming call.
-func (m *Model) run(ctx context.Context, c *call, onChunk func(context.Context, []byte) error) (*llm.Response, error) {
+// package's constructors, the HTTP layer reads the stream and calls onChunk with its text deltas
+// and tool-call fragments, and langchaingo makes (as far as it knows) a non-streaming call;
+// otherwise langchaingo streams, and onChunk gets the text deltas of its streaming callback.
+func (m *Model) run(ctx context.Context, c *call, onChunk func(context.Context, delta) error) (*llm.Response, error) {
 	w := c.newWire(onChunk != nil && m.wired)
 	opts := c.opts
 	if onChunk != nil {
 		if m.wired {
 			w.onChunk = onChunk
 		} else {
-			opts = append(slices.Clip(opts), llms.WithStreamingFunc(onChunk))
+			opts = append(slices.Clip(opts), llms.WithStreamingFunc(func(ctx context.Context, chunk []byte) error {
+				text := m.streamText(c, chunk)
+				if text == "" {
+					return nil
+				}
+				return onChunk(ctx, delta{text: text})
+			}))
 		}
 	}
 	resp, err := m.lc.GenerateContent(withWire(ctx, w), c.msgs, opts...)

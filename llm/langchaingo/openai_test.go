@@ -379,12 +379,13 @@ func TestOpenAIAPIError(t *testing.T) {
 	srv := newServer(t, jsonReply(429,
 		`{"error":{"message":"Rate limit reached for gpt-4o.","type":"requests","param":null,"code":"rate_limit_exceeded"}}`,
 		"Retry-After", "7", "X-Request-Id", "req_123", "X-Ratelimit-Remaining-Requests", "0"))
-	m := openAIModel(t, srv, "gpt-4o")
+	m := openAIModel(t, srv, "gpt-4o", WithRetry(RetryPolicy{MaxRetries: -1})) // retries: retry_test.go
 	_, err := m.Generate(t.Context(), &llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "hi"}}})
 	require.Error(t, err)
 
 	var apiErr *APIError
 	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, 1, apiErr.Attempts)
 	assert.Equal(t, ProviderOpenAI, apiErr.Provider)
 	assert.Equal(t, 429, apiErr.StatusCode)
 	assert.Equal(t, "requests", apiErr.Type)
@@ -433,7 +434,7 @@ func TestTransportErrorKeptInChain(t *testing.T) {
 	srv := newServer(t, jsonReply(200, openAIText))
 	url := srv.URL
 	srv.Close() // nothing listens there any more
-	m, err := OpenAI("gpt-4o", testOpenAIKey, WithBaseURL(url+"/v1"))
+	m, err := OpenAI("gpt-4o", testOpenAIKey, WithBaseURL(url+"/v1"), WithRetry(RetryPolicy{MaxRetries: -1}))
 	require.NoError(t, err)
 	_, err = m.Generate(t.Context(), &llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "hi"}}})
 	require.Error(t, err)

@@ -40,7 +40,8 @@ const placeholderKey = "no-key"
 // OpenAI returns a Model for OpenAI's chat-completions API: model is the model name (for example
 // "gpt-4o-mini"), apiKey the API key; both are required. Options: WithHTTPClient, WithBaseURL
 // (default DefaultOpenAIBaseURL, for example for a proxy), WithLegacyMaxTokens (default false:
-// the output cap goes in max_completion_tokens), WithMaxResponseBytes.
+// the output cap goes in max_completion_tokens), WithMaxResponseBytes, WithRetry (default
+// RetryPolicy{}: up to 2 retries), AllowRealProviderInTests.
 //
 // Nothing is read from the environment: the settings langchaingo's openai.New would take from
 // OPENAI_API_KEY, OPENAI_MODEL, OPENAI_BASE_URL, OPENAI_API_BASE and OPENAI_ORGANIZATION are all
@@ -66,7 +67,8 @@ func OpenAI(model, apiKey string, opts ...Option) (*Model, error) {
 //
 // Options: WithHTTPClient, WithLegacyMaxTokens (default true: the output cap goes in max_tokens,
 // the field every compatible server knows; set it to false for a server that needs
-// max_completion_tokens), WithMaxResponseBytes. WithBaseURL is ignored. Nothing is read from the
+// max_completion_tokens), WithMaxResponseBytes, WithRetry (default RetryPolicy{}: up to 2
+// retries), AllowRealProviderInTests. WithBaseURL is ignored. Nothing is read from the
 // environment. It returns an error for an empty model or a base URL that is not an absolute http
 // or https URL.
 func OpenAICompatible(baseURL, model, apiKey string, opts ...Option) (*Model, error) {
@@ -95,7 +97,7 @@ func newOpenAI(provider, baseURL, model, apiKey string, legacyMT bool, o options
 		openai.WithBaseURL(baseURL),
 		openai.WithOrganization(""),
 		openai.WithAPIType(openai.APITypeOpenAI),
-		openai.WithHTTPClient(&doer{client: o.httpClient, family: ProviderOpenAI, noAuth: apiKey == "", maxBody: o.maxResponse}),
+		openai.WithHTTPClient(o.doer(ProviderOpenAI, apiKey == "")),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("langchaingo: %s: %w", provider, err)
@@ -109,7 +111,8 @@ func newOpenAI(provider, baseURL, model, apiKey string, legacyMT bool, o options
 // Anthropic returns a Model for Anthropic's Messages API: model is the model name (for example
 // "claude-sonnet-4-5"), apiKey the API key; both are required. Options: WithHTTPClient,
 // WithBaseURL (default DefaultAnthropicBaseURL; requests go to base + "/messages"),
-// WithMaxResponseBytes.
+// WithMaxResponseBytes, WithRetry (default RetryPolicy{}: up to 2 retries),
+// AllowRealProviderInTests.
 //
 // A request with MaxOutputTokens 0 gets langchaingo's default cap of 2048 output tokens (the
 // Messages API requires one). Nothing is read from the environment (langchaingo's anthropic.New
@@ -134,7 +137,7 @@ func Anthropic(model, apiKey string, opts ...Option) (*Model, error) {
 		anthropic.WithToken(apiKey),
 		anthropic.WithModel(model),
 		anthropic.WithBaseURL(base),
-		anthropic.WithHTTPClient(&doer{client: o.httpClient, family: ProviderAnthropic, maxBody: o.maxResponse}),
+		anthropic.WithHTTPClient(o.doer(ProviderAnthropic, false)),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("langchaingo: anthropic: %w", err)
@@ -143,6 +146,14 @@ func Anthropic(model, apiKey string, opts ...Option) (*Model, error) {
 		lc: lc, name: model, provider: ProviderAnthropic, family: ProviderAnthropic, wired: true,
 		key: &secret{key: apiKey},
 	}, nil
+}
+
+// doer returns the HTTP layer of a constructor's model (wire.go) for the family's wire format.
+func (o options) doer(family string, noAuth bool) *doer {
+	return &doer{
+		client: o.httpClient, family: family, noAuth: noAuth, maxBody: o.maxResponse,
+		retry: o.retry, allowReal: o.allowReal,
+	}
 }
 
 func checkBaseURL(s string) error {

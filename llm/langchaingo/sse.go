@@ -8,17 +8,21 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/autogpt-go/agent/llm"
 )
 
 // This file reads streamed replies. The HTTP layer reads a streamed reply itself, passes its text
-// to the streaming callback as it arrives, checks that the stream ended properly, and hands
-// langchaingo the equivalent non-streaming reply (see wire.receive). langchaingo's own stream
-// readers are not used by the models this package builds: they read with a bufio.Scanner, whose
-// 64 KiB line limit fails any longer event; they assemble text and tool-call arguments by string
-// concatenation, quadratic in the reply's size; and they accept a stream that ends without its
-// terminator as a complete answer.
+// deltas and tool-call fragments to the streaming callback as they arrive, checks that the stream
+// ended properly, and hands langchaingo the equivalent non-streaming reply (see wire.receive).
+// langchaingo's own stream readers are not used by the models this package builds: they read with
+// a bufio.Scanner, whose 64 KiB line limit fails any longer event; they assemble text and
+// tool-call arguments by string concatenation, quadratic in the reply's size; the OpenAI one
+// appends every fragment to the last call and starts a new call at every fragment that repeats
+// "type": "function"; their JSON decoding turns a character split between two events into
+// U+FFFD; and they accept a stream that ends without its terminator as a complete answer.
 
 // capReader fails the read that would take more than limit bytes from r in all.
 type capReader struct {
@@ -91,11 +95,23 @@ func dataField(line []byte) ([]byte, bool) {
 	return bytes.TrimSpace(data), true
 }
 
+// delta is one piece of a streamed reply for the streaming callback: assistant text, or (when tool
+// is not nil) a fragment of a tool call.
+type delta struct {
+	text string
+	tool *llm.ToolCallDelta
+}
+
 // streamReader is the state of one streamed reply, fed the data of each event in turn.
 type streamReader interface {
-	// event handles the data of one event and returns the assistant text it carries, if any. It
-	// returns errErrorEvent for an error event (the reply then has streamErr set).
-	event(data []byte) (text string, err error)
+	// event handles the data of one event and returns the deltas it releases, in order (the
+	// slice is valid until the next call). It returns errErrorEvent for an error event (the reply
+	// then has streamErr set).
+	event(data []byte) ([]delta, error)
+	// finish releases what was held back (incomplete UTF-8 at the end of a piece of text or of
+	// arguments, the arguments of a tool call that sent none): called once the stream is complete.
+	// Later calls return nothing.
+	finish() []delta
 	// ended reports that the stream's terminator arrived: nothing that follows it is read.
 	ended() bool
 	// complete reports whether what arrived so far is a whole reply.
@@ -108,9 +124,10 @@ type streamReader interface {
 
 var errErrorEvent = errors.New("error event in the response stream")
 
-// readStream reads an event stream to its end (or its terminator), calling onText with each piece
-// of assistant text as it arrives.
-func readStream(body io.Reader, s streamReader, onText func(string) error) error {
+// readStream reads an event stream to its end (or its terminator), calling onDelta with each
+// piece of assistant text and each tool-call fragment as it arrives, and with what the stream
+// held back once the stream is complete.
+func readStream(body io.Reader, s streamReader, onDelta func(delta) error) error {
 	lines := newLineReader(body)
 	for !s.ended() {
 		line, cut, err := lines.next()
@@ -133,18 +150,23 @@ func readStream(body io.Reader, s streamReader, onText func(string) error) error
 		if cut && string(data) != "[DONE]" && !json.Valid(data) {
 			break // the body ended inside an event
 		}
-		text, err := s.event(data)
+		deltas, err := s.event(data)
 		if err != nil {
 			return err
 		}
-		if text != "" {
-			if err := onText(text); err != nil {
+		for _, d := range deltas {
+			if err := onDelta(d); err != nil {
 				return err
 			}
 		}
 	}
 	if !s.complete() {
 		return fmt.Errorf("%w: %s", ErrIncompleteResponse, s.received())
+	}
+	for _, d := range s.finish() {
+		if err := onDelta(d); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -158,38 +180,53 @@ func plural(n int, what string) string {
 
 // ---- OpenAI chat-completion chunks ----
 
-// openAIStream assembles chat-completion chunks (the first choice only, as langchaingo does). Tool
-// calls are assembled by index: fragments with the same index belong to one call (id and name on
-// its first fragment, arguments to concatenate). A fragment without index starts a new call when
-// it has an id, else continues the last one (some compatible servers omit the index).
+// openAIStream assembles chat-completion chunks (the first choice only, as langchaingo does).
+//
+// Tool calls are assembled by the fragments' index: fragments with the same index belong to one
+// call (id and name on its first fragment, arguments to concatenate), except that a fragment whose
+// id differs from the one the call at that index already has starts a new call (some compatible
+// servers send every call with index 0). A fragment without index continues the last call unless
+// it carries an id other than that call's (some compatible servers omit the index). Other fields
+// of a fragment ("type": "function", repeated by some servers on every fragment) play no part.
+// Calls are numbered in the order they start: the number is the call's position in the reply and
+// the Index of its deltas.
+//
+// Text and arguments are kept byte for byte as sent (see wireString) and released through a
+// utf8Hold, so that a character split across two events arrives whole.
 type openAIStream struct {
-	id, model string
-	events    int
-	choice    bool // some event carried the first choice
-	done      bool // "data: [DONE]"
-	finish    string
-	text      strings.Builder
-	reasoning strings.Builder
-	fnName    string
-	fnArgs    strings.Builder
-	hasFn     bool
-	calls     []*openAICall
-	byIndex   map[int]int
-	usage     json.RawMessage
-	streamErr json.RawMessage
+	id, model    string
+	events       int
+	choice       bool // some event carried the first choice
+	done         bool // "data: [DONE]"
+	finished     bool // finish ran
+	finishReason string
+	text         strings.Builder
+	textHold     utf8Hold
+	reasoning    strings.Builder
+	reasonHold   utf8Hold
+	fnName       string
+	fnArgs       strings.Builder
+	fnHold       utf8Hold
+	hasFn        bool
+	calls        []*openAICall
+	byIndex      map[int]int // the provider's index -> position in calls of its latest call
+	usage        json.RawMessage
+	streamErr    json.RawMessage
+	out          []delta
 }
 
 type openAICall struct {
 	id, name string
 	args     strings.Builder
+	hold     utf8Hold
 }
 
 type openAIFrag struct {
 	Index    *int   `json:"index"`
 	ID       string `json:"id"`
 	Function struct {
-		Name      string `json:"name"`
-		Arguments string `json:"arguments"`
+		Name      string     `json:"name"`
+		Arguments wireString `json:"arguments"`
 	} `json:"function"`
 }
 
@@ -199,12 +236,12 @@ type openAIChunk struct {
 	Choices []struct {
 		Index int `json:"index"`
 		Delta struct {
-			Content          string       `json:"content"`
-			ReasoningContent string       `json:"reasoning_content"`
+			Content          wireString   `json:"content"`
+			ReasoningContent wireString   `json:"reasoning_content"`
 			ToolCalls        []openAIFrag `json:"tool_calls"`
 			FunctionCall     *struct {
-				Name      string `json:"name"`
-				Arguments string `json:"arguments"`
+				Name      string     `json:"name"`
+				Arguments wireString `json:"arguments"`
 			} `json:"function_call"`
 		} `json:"delta"`
 		FinishReason string `json:"finish_reason"`
@@ -215,19 +252,20 @@ type openAIChunk struct {
 
 func newOpenAIStream() *openAIStream { return &openAIStream{byIndex: map[int]int{}} }
 
-func (s *openAIStream) event(data []byte) (string, error) {
+func (s *openAIStream) event(data []byte) ([]delta, error) {
+	s.out = s.out[:0]
 	if string(data) == "[DONE]" {
 		s.done = true
-		return "", nil
+		return nil, nil
 	}
 	var ev openAIChunk
 	if json.Unmarshal(data, &ev) != nil {
-		return "", nil // langchaingo skips data that is not JSON too: some servers send such lines
+		return nil, nil // langchaingo skips data that is not JSON too: some servers send such lines
 	}
 	s.events++
 	if len(ev.Error) > 0 && string(ev.Error) != "null" {
 		s.streamErr = bytes.Clone(data)
-		return "", errErrorEvent
+		return nil, errErrorEvent
 	}
 	if s.id == "" {
 		s.id = ev.ID
@@ -238,62 +276,98 @@ func (s *openAIStream) event(data []byte) (string, error) {
 	if len(ev.Usage) > 0 && ev.Usage[0] == '{' {
 		s.usage = ev.Usage
 	}
-	var text string
 	for _, ch := range ev.Choices {
 		if ch.Index != 0 {
 			continue
 		}
 		s.choice = true
 		if ch.FinishReason != "" {
-			s.finish = ch.FinishReason
+			s.finishReason = ch.FinishReason
 		}
-		text += ch.Delta.Content
-		s.text.WriteString(ch.Delta.Content)
-		s.reasoning.WriteString(ch.Delta.ReasoningContent)
+		if text := s.textHold.push(string(ch.Delta.Content)); text != "" {
+			s.text.WriteString(text)
+			s.out = append(s.out, delta{text: text})
+		}
+		s.reasoning.WriteString(s.reasonHold.push(string(ch.Delta.ReasoningContent)))
 		if fc := ch.Delta.FunctionCall; fc != nil {
 			s.hasFn = true
 			if s.fnName == "" {
 				s.fnName = fc.Name
 			}
-			s.fnArgs.WriteString(fc.Arguments)
+			s.fnArgs.WriteString(s.fnHold.push(string(fc.Arguments)))
 		}
 		for _, f := range ch.Delta.ToolCalls {
 			s.toolFragment(f)
 		}
 	}
-	return text, nil
+	return s.out, nil
 }
 
+// toolFragment adds a tool-call fragment to its call and queues the delta it amounts to: one
+// for every fragment that starts a call, and one for every later fragment that brings an id, a
+// name or a complete piece of arguments.
 func (s *openAIStream) toolFragment(f openAIFrag) {
 	pos := -1
+	last := len(s.calls) - 1
 	switch {
 	case f.Index != nil:
-		if p, ok := s.byIndex[*f.Index]; ok {
+		if p, ok := s.byIndex[*f.Index]; ok && (f.ID == "" || s.calls[p].id == "" || s.calls[p].id == f.ID) {
 			pos = p
-		} else {
-			s.byIndex[*f.Index] = len(s.calls)
 		}
-	case f.ID == "" && len(s.calls) > 0:
-		pos = len(s.calls) - 1
+	case last >= 0 && (f.ID == "" || s.calls[last].id == "" || s.calls[last].id == f.ID):
+		pos = last
 	}
-	if pos < 0 {
+	d := &llm.ToolCallDelta{Index: pos}
+	started := pos < 0
+	if started {
 		s.calls = append(s.calls, &openAICall{})
 		pos = len(s.calls) - 1
+		d.Index = pos
+		if f.Index != nil {
+			s.byIndex[*f.Index] = pos
+		}
 	}
 	tc := s.calls[pos]
-	if tc.id == "" {
-		tc.id = f.ID
+	if tc.id == "" && f.ID != "" {
+		tc.id, d.ID = f.ID, f.ID
 	}
-	if tc.name == "" {
-		tc.name = f.Function.Name
+	if tc.name == "" && f.Function.Name != "" {
+		tc.name, d.Name = f.Function.Name, f.Function.Name
 	}
-	tc.args.WriteString(f.Function.Arguments)
+	if args := tc.hold.push(string(f.Function.Arguments)); args != "" {
+		tc.args.WriteString(args)
+		d.Arguments = args
+	}
+	if started || d.ID != "" || d.Name != "" || d.Arguments != "" {
+		s.out = append(s.out, delta{tool: d})
+	}
+}
+
+func (s *openAIStream) finish() []delta {
+	if s.finished {
+		return nil
+	}
+	s.finished = true
+	s.out = s.out[:0]
+	if text := s.textHold.flush(); text != "" {
+		s.text.WriteString(text)
+		s.out = append(s.out, delta{text: text})
+	}
+	s.reasoning.WriteString(s.reasonHold.flush())
+	s.fnArgs.WriteString(s.fnHold.flush())
+	for i, c := range s.calls {
+		if args := c.hold.flush(); args != "" {
+			c.args.WriteString(args)
+			s.out = append(s.out, delta{tool: &llm.ToolCallDelta{Index: i, Arguments: args}})
+		}
+	}
+	return s.out
 }
 
 func (s *openAIStream) ended() bool { return s.done }
 
 // complete: either terminator will do, as some compatible servers omit one or the other.
-func (s *openAIStream) complete() bool { return s.done || s.finish != "" }
+func (s *openAIStream) complete() bool { return s.done || s.finishReason != "" }
 
 func (s *openAIStream) received() string {
 	var b strings.Builder
@@ -314,7 +388,8 @@ func (s *openAIStream) received() string {
 // reply returns the chat.completion object the stream amounts to: one choice, or none when no
 // event carried one.
 func (s *openAIStream) reply() (rawReply, []byte, error) {
-	r := rawReply{model: s.model, stop: s.finish, noChoices: !s.choice, streamErr: s.streamErr}
+	s.finish()
+	r := rawReply{model: s.model, stop: s.finishReason, noChoices: !s.choice, streamErr: s.streamErr}
 	type function struct {
 		Name      string `json:"name"`
 		Arguments string `json:"arguments"`
@@ -351,10 +426,10 @@ func (s *openAIStream) reply() (rawReply, []byte, error) {
 			r.toolCalls = append(r.toolCalls, llm.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments})
 		}
 		// langchaingo dereferences the function call of a reply that finished with "function_call".
-		if s.hasFn || s.finish == "function_call" {
+		if s.hasFn || s.finishReason == "function_call" {
 			msg.FunctionCall = &function{Name: s.fnName, Arguments: s.fnArgs.String()}
 		}
-		out.Choices = append(out.Choices, choice{Message: msg, FinishReason: s.finish})
+		out.Choices = append(out.Choices, choice{Message: msg, FinishReason: s.finishReason})
 	}
 	body, err := json.Marshal(out)
 	return r, body, err
@@ -362,7 +437,11 @@ func (s *openAIStream) reply() (rawReply, []byte, error) {
 
 // ---- Anthropic message events ----
 
-// anthropicStream assembles Messages API events into the message they describe.
+// anthropicStream assembles Messages API events into the message they describe. Tool calls are
+// numbered in the order their tool_use blocks start: the number is the call's position in the
+// reply and the Index of its deltas. Text, thinking and input JSON are kept byte for byte as sent
+// (see wireString) and released through a utf8Hold per block; a block's held-back bytes are
+// released when it stops (or another starts, or the stream ends).
 type anthropicStream struct {
 	events    int
 	msg       object // message_start's message, without content
@@ -372,16 +451,25 @@ type anthropicStream struct {
 	stopSeq   json.RawMessage // stop_sequence
 	blocks    []*anthropicBlock
 	byIndex   map[int]*anthropicBlock
+	tools     int  // tool_use blocks started
 	done      bool // message_stop
+	finished  bool // finish ran
 	streamErr json.RawMessage
+	out       []delta
 }
 
 type anthropicBlock struct {
 	start         object // the content_block of content_block_start
 	typ, id, name string
+	tool          int // tool_use: the call's position among the tool calls
 	text          strings.Builder
+	textHold      utf8Hold
 	input         strings.Builder // input_json_delta
+	inputHold     utf8Hold
+	inputShown    bool // input has more than white space, and went out in deltas
+	argsShown     bool // tool_use without input deltas: its arguments went out in a delta
 	thinking      strings.Builder
+	thinkingHold  utf8Hold
 	signature     strings.Builder
 }
 
@@ -392,9 +480,9 @@ type anthropicEvent struct {
 	ContentBlock json.RawMessage `json:"content_block"`
 	Delta        struct {
 		Type         string          `json:"type"`
-		Text         string          `json:"text"`
-		PartialJSON  string          `json:"partial_json"`
-		Thinking     string          `json:"thinking"`
+		Text         wireString      `json:"text"`
+		PartialJSON  wireString      `json:"partial_json"`
+		Thinking     wireString      `json:"thinking"`
 		Signature    string          `json:"signature"`
 		StopReason   json.RawMessage `json:"stop_reason"`
 		StopSequence json.RawMessage `json:"stop_sequence"`
@@ -408,17 +496,18 @@ func newAnthropicStream() *anthropicStream {
 
 var errMalformedEvent = errors.New("malformed event in the response stream")
 
-func (s *anthropicStream) event(data []byte) (string, error) {
+func (s *anthropicStream) event(data []byte) ([]delta, error) {
+	s.out = s.out[:0]
 	var ev anthropicEvent
 	if err := json.Unmarshal(data, &ev); err != nil {
-		return "", fmt.Errorf("%w: %w", errMalformedEvent, err)
+		return nil, fmt.Errorf("%w: %w", errMalformedEvent, err)
 	}
 	s.events++
 	switch ev.Type {
 	case "message_start":
 		msg, err := decodeObject(ev.Message)
 		if err != nil {
-			return "", fmt.Errorf("%w: message_start: %w", errMalformedEvent, err)
+			return nil, fmt.Errorf("%w: message_start: %w", errMalformedEvent, err)
 		}
 		var head struct {
 			Model string          `json:"model"`
@@ -432,7 +521,7 @@ func (s *anthropicStream) event(data []byte) (string, error) {
 	case "content_block_start":
 		start, err := decodeObject(ev.ContentBlock)
 		if err != nil || ev.Index == nil {
-			return "", fmt.Errorf("%w: content_block_start without index or block", errMalformedEvent)
+			return nil, fmt.Errorf("%w: content_block_start without index or block", errMalformedEvent)
 		}
 		var head struct {
 			Type string `json:"type"`
@@ -442,25 +531,36 @@ func (s *anthropicStream) event(data []byte) (string, error) {
 		_ = json.Unmarshal(ev.ContentBlock, &head)
 		b := &anthropicBlock{start: start, typ: head.Type, id: head.ID, name: head.Name}
 		if s.byIndex[*ev.Index] != nil {
-			return "", fmt.Errorf("%w: block %d started twice", errMalformedEvent, *ev.Index)
+			return nil, fmt.Errorf("%w: block %d started twice", errMalformedEvent, *ev.Index)
+		}
+		for _, open := range s.blocks { // blocks come one after the other: the previous ones are over
+			s.release(open)
 		}
 		s.byIndex[*ev.Index] = b
 		s.blocks = append(s.blocks, b)
+		if b.typ == "tool_use" {
+			b.tool = s.tools
+			s.tools++
+			s.out = append(s.out, delta{tool: &llm.ToolCallDelta{Index: b.tool, ID: b.id, Name: b.name}})
+		}
 	case "content_block_delta":
 		if ev.Index == nil || s.byIndex[*ev.Index] == nil {
-			return "", fmt.Errorf("%w: delta for a block that did not start", errMalformedEvent)
+			return nil, fmt.Errorf("%w: delta for a block that did not start", errMalformedEvent)
 		}
 		b := s.byIndex[*ev.Index]
 		switch ev.Delta.Type {
 		case "text_delta":
-			b.text.WriteString(ev.Delta.Text)
-			return ev.Delta.Text, nil
+			s.addText(b, b.textHold.push(string(ev.Delta.Text)))
 		case "input_json_delta":
-			b.input.WriteString(ev.Delta.PartialJSON)
+			s.addInput(b, b.inputHold.push(string(ev.Delta.PartialJSON)))
 		case "thinking_delta":
-			b.thinking.WriteString(ev.Delta.Thinking)
+			b.thinking.WriteString(b.thinkingHold.push(string(ev.Delta.Thinking)))
 		case "signature_delta":
 			b.signature.WriteString(ev.Delta.Signature)
+		}
+	case "content_block_stop":
+		if ev.Index != nil && s.byIndex[*ev.Index] != nil {
+			s.release(s.byIndex[*ev.Index])
 		}
 	case "message_delta":
 		if len(ev.Delta.StopReason) > 0 {
@@ -474,10 +574,74 @@ func (s *anthropicStream) event(data []byte) (string, error) {
 		s.done = true
 	case "error":
 		s.streamErr = bytes.Clone(data)
-		return "", errErrorEvent
+		return nil, errErrorEvent
 	}
-	// content_block_stop, ping and event types added later carry nothing to keep.
-	return "", nil
+	// ping and event types added later carry nothing to keep.
+	return s.out, nil
+}
+
+func (s *anthropicStream) addText(b *anthropicBlock, text string) {
+	if text != "" {
+		b.text.WriteString(text)
+		s.out = append(s.out, delta{text: text})
+	}
+}
+
+// addInput adds a piece of a tool_use block's input JSON. The pieces go out as deltas once the
+// input has more than white space: input that is only white space is replaced by the block's
+// start input, or {} (see anthropicBlock.args).
+func (s *anthropicStream) addInput(b *anthropicBlock, piece string) {
+	if piece == "" {
+		return
+	}
+	b.input.WriteString(piece)
+	if b.typ != "tool_use" {
+		return
+	}
+	switch {
+	case b.inputShown:
+		s.out = append(s.out, delta{tool: &llm.ToolCallDelta{Index: b.tool, Arguments: piece}})
+	case strings.TrimSpace(piece) != "": // the first piece with more than white space
+		b.inputShown = true
+		s.out = append(s.out, delta{tool: &llm.ToolCallDelta{Index: b.tool, Arguments: b.input.String()}})
+	}
+}
+
+// release queues what block b holds back: the incomplete end of its text or input and, for a
+// tool_use block whose input deltas were only white space (or none), its arguments.
+func (s *anthropicStream) release(b *anthropicBlock) {
+	s.addText(b, b.textHold.flush())
+	s.addInput(b, b.inputHold.flush())
+	b.thinking.WriteString(b.thinkingHold.flush())
+	if b.typ == "tool_use" && !b.inputShown && !b.argsShown {
+		b.argsShown = true
+		s.out = append(s.out, delta{tool: &llm.ToolCallDelta{Index: b.tool, Arguments: b.args()}})
+	}
+}
+
+// args returns a tool_use block's arguments: its input deltas; when they are only white space,
+// the input of content_block_start; when that is empty too, {}.
+func (b *anthropicBlock) args() string {
+	args := b.input.String()
+	if strings.TrimSpace(args) == "" {
+		args = string(b.start.get("input"))
+	}
+	if strings.TrimSpace(args) == "" {
+		args = "{}"
+	}
+	return args
+}
+
+func (s *anthropicStream) finish() []delta {
+	if s.finished {
+		return nil
+	}
+	s.finished = true
+	s.out = s.out[:0]
+	for _, b := range s.blocks {
+		s.release(b)
+	}
+	return s.out
 }
 
 func (s *anthropicStream) ended() bool    { return s.done }
@@ -505,6 +669,7 @@ func (s *anthropicStream) received() string {
 
 // reply returns the message the events describe, as the non-streaming Messages API returns it.
 func (s *anthropicStream) reply() (rawReply, []byte, error) {
+	s.finish()
 	var stop string
 	_ = json.Unmarshal(s.stop, &stop)
 	r := rawReply{model: s.model, stop: stop, empty: len(s.blocks) == 0, usage: s.usage.usage(),
@@ -521,18 +686,15 @@ func (s *anthropicStream) reply() (rawReply, []byte, error) {
 				obj.set("signature", jsonString(b.signature.String()))
 			}
 		case "tool_use":
-			args := b.input.String()
-			if strings.TrimSpace(args) == "" {
-				args = string(obj.get("input"))
-			}
-			if strings.TrimSpace(args) == "" {
-				args = "{}"
-			}
-			if !json.Valid([]byte(args)) {
-				return rawReply{}, nil, fmt.Errorf("%w: the input of tool call %q is not valid JSON", errMalformedEvent, b.id)
-			}
+			// Arguments that are not a JSON object reach the answer as they are (through r.args),
+			// and langchaingo, which decodes the input into a map, gets {} in their place.
+			args := b.args()
 			r.args[b.id] = args
-			obj.set("input", json.RawMessage(args))
+			if isJSONObject(args) {
+				obj.set("input", json.RawMessage(args))
+			} else {
+				obj.set("input", json.RawMessage("{}"))
+			}
 		}
 		content = append(content, obj.encode())
 	}
@@ -558,4 +720,226 @@ func (s *anthropicStream) reply() (rawReply, []byte, error) {
 func jsonString(s string) json.RawMessage {
 	b, _ := json.Marshal(s) // a string always encodes
 	return b
+}
+
+// ---- text as the provider sent it ----
+
+// Providers stream text in pieces that need not end on a character boundary: some
+// OpenAI-compatible servers (llama.cpp's, for one) put the raw bytes of a partial UTF-8 sequence in
+// an event's JSON string and the rest in the next event's, and a character outside the Basic
+// Multilingual Plane may be sent as an escaped UTF-16 surrogate pair split across two events
+// ("\ud83d" ending one event's string, "\ude00" starting the next). encoding/json would turn
+// each half into U+FFFD. So the stream readers decode the strings that carry text and arguments
+// as wireString, which keeps the bytes as sent (a lone escaped surrogate becomes its three-byte
+// generalised UTF-8 form, as in WTF-8), and pass each piece through a utf8Hold, which releases
+// only complete, valid UTF-8: a sequence split between two pieces is held back until it
+// completes, and a surrogate pair split between two pieces is joined into its character.
+//
+// What never completes is replaced as encoding/json replaces it in a non-streamed reply: each
+// byte of an invalid or unfinished UTF-8 sequence becomes U+FFFD, and so does each unpaired
+// surrogate. (One difference: the raw bytes of a surrogate's three-byte form, which no valid UTF-8
+// contains, are read as that surrogate, so a server that sends CESU-8 gets its characters back,
+// where encoding/json would give three U+FFFD per surrogate.)
+
+// wireString is a JSON string value decoded without loss: escapes are decoded, other bytes are
+// kept as they are (invalid UTF-8 included), and an escaped surrogate that is not part of a pair
+// is written in its three-byte generalised UTF-8 form. It is meant to go through a utf8Hold.
+type wireString string
+
+var errNotString = errors.New("not a JSON string")
+
+// UnmarshalJSON decodes b, a JSON string literal that encoding/json has already checked (or
+// null, which leaves s alone).
+func (s *wireString) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return errNotString
+	}
+	b = b[1 : len(b)-1]
+	i := bytes.IndexByte(b, '\\')
+	if i < 0 { // the common case: no escapes
+		*s = wireString(b)
+		return nil
+	}
+	out := make([]byte, 0, len(b))
+	for {
+		out = append(out, b[:i]...)
+		b = b[i:]
+		if len(b) < 2 {
+			return errNotString
+		}
+		switch c := b[1]; c {
+		case '"', '\\', '/':
+			out = append(out, c)
+			b = b[2:]
+		case 'b':
+			out, b = append(out, '\b'), b[2:]
+		case 'f':
+			out, b = append(out, '\f'), b[2:]
+		case 'n':
+			out, b = append(out, '\n'), b[2:]
+		case 'r':
+			out, b = append(out, '\r'), b[2:]
+		case 't':
+			out, b = append(out, '\t'), b[2:]
+		case 'u':
+			r, ok := hex4(b[2:])
+			if !ok {
+				return errNotString
+			}
+			b = b[6:]
+			if utf16.IsSurrogate(r) {
+				if r < 0xDC00 && len(b) >= 6 && b[0] == '\\' && b[1] == 'u' {
+					if lo, ok := hex4(b[2:]); ok && lo >= 0xDC00 && lo <= 0xDFFF {
+						out = utf8.AppendRune(out, utf16.DecodeRune(r, lo))
+						b = b[6:]
+						break
+					}
+				}
+				out = appendSurrogate(out, r)
+				break
+			}
+			out = utf8.AppendRune(out, r)
+		default:
+			return errNotString
+		}
+		if i = bytes.IndexByte(b, '\\'); i < 0 {
+			out = append(out, b...)
+			break
+		}
+	}
+	*s = wireString(out)
+	return nil
+}
+
+// hex4 decodes the four hexadecimal digits that start b.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// appendSurrogate appends the three-byte generalised UTF-8 form of the surrogate r (U+D800 to
+// U+DFFF), which utf8.AppendRune refuses to write: ED A0..BF 80..BF.
+func appendSurrogate(b []byte, r rune) []byte {
+	return append(b, 0xED, 0x80|byte(r>>6&0x3F), 0x80|byte(r&0x3F))
+}
+
+// utf8Hold turns a stream of byte pieces (wireString values) into pieces of valid UTF-8 whose
+// concatenation is the valid form of the whole stream (see fixUTF8): push releases all but an
+// incomplete sequence at the end, which it holds back until the next piece completes it or flush
+// releases it, replaced.
+type utf8Hold struct {
+	held []byte
+}
+
+// push adds piece and returns what can be released.
+func (h *utf8Hold) push(piece string) string {
+	if len(h.held) == 0 && utf8.ValidString(piece) {
+		return piece // valid UTF-8 ends on a character boundary and holds no surrogate
+	}
+	h.held = append(h.held, piece...)
+	out, n := fixUTF8(h.held, false)
+	h.held = h.held[:copy(h.held, h.held[n:])]
+	return out
+}
+
+// flush returns what is held back, replaced, and empties h.
+func (h *utf8Hold) flush() string {
+	if len(h.held) == 0 {
+		return ""
+	}
+	out, _ := fixUTF8(h.held, true)
+	h.held = h.held[:0]
+	return out
+}
+
+// fixUTF8 returns b as valid UTF-8 and the number of bytes of b it covers: a surrogate pair in
+// generalised UTF-8 becomes its character; an unpaired surrogate U+FFFD; any other byte that does
+// not start a valid sequence U+FFFD, as encoding/json does. Unless final, it stops before a
+// sequence at the end of b that more bytes could complete (or, after a high surrogate, pair).
+func fixUTF8(b []byte, final bool) (string, int) {
+	out := make([]byte, 0, len(b)+8)
+	i := 0
+	for i < len(b) {
+		c := b[i]
+		if c < utf8.RuneSelf {
+			out = append(out, c)
+			i++
+			continue
+		}
+		if c == 0xED && i+1 < len(b) && b[i+1] >= 0xA0 && b[i+1] <= 0xBF { // a surrogate: ED A0..BF 80..BF
+			if i+2 == len(b) && !final {
+				break // wait for the third byte
+			}
+			if hi, n := surrogateAt(b[i:]); n == 3 {
+				if hi < 0xDC00 {
+					lo, m := surrogateAt(b[i+3:])
+					if m == 3 && lo >= 0xDC00 {
+						out = utf8.AppendRune(out, utf16.DecodeRune(hi, lo))
+						i += 6
+						continue
+					}
+					if !final && m == 0 && surrogatePrefix(b[i+3:]) {
+						break // the low surrogate may follow
+					}
+				}
+				out = utf8.AppendRune(out, utf8.RuneError)
+				i += 3
+				continue
+			}
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size <= 1 {
+			if !final && !utf8.FullRune(b[i:]) {
+				break // the start of a sequence that more bytes may complete
+			}
+			out = utf8.AppendRune(out, utf8.RuneError)
+			i++
+			continue
+		}
+		out = append(out, b[i:i+size]...)
+		i += size
+	}
+	return string(out), i
+}
+
+// surrogateAt decodes the surrogate whose three-byte generalised UTF-8 form starts b: n is 3, or
+// 0 when b does not start with one.
+func surrogateAt(b []byte) (r rune, n int) {
+	if len(b) < 3 || b[0] != 0xED || b[1] < 0xA0 || b[1] > 0xBF || b[2]&0xC0 != 0x80 {
+		return 0, 0
+	}
+	return 0xD000 | rune(b[1]&0x3F)<<6 | rune(b[2]&0x3F), 3
+}
+
+// surrogatePrefix reports whether b (shorter than three bytes) is empty or the start of a low
+// surrogate's generalised UTF-8 form.
+func surrogatePrefix(b []byte) bool {
+	switch len(b) {
+	case 0:
+		return true
+	case 1:
+		return b[0] == 0xED
+	case 2:
+		return b[0] == 0xED && b[1] >= 0xB0 && b[1] <= 0xBF
+	}
+	return false
 }

@@ -39,9 +39,9 @@ func withWire(ctx context.Context, w *wire) context.Context {
 // wire is one call's settings for the HTTP layer and what it saw of the exchange.
 type wire struct {
 	*call
-	stream   bool                                // ask for a streamed reply and read it here
-	onChunk  func(context.Context, []byte) error // streaming callback, given each piece of text
-	lcStream bool                                // langchaingo asked for a streamed reply itself
+	stream   bool                               // ask for a streamed reply and read it here
+	onChunk  func(context.Context, delta) error // streaming callback, given each text delta and tool-call fragment
+	lcStream bool                               // langchaingo asked for a streamed reply itself
 
 	mu      sync.Mutex
 	seen    bool // the request went through a doer
@@ -52,16 +52,20 @@ type wire struct {
 	readErr error    // reading or checking a 200 reply failed
 	raw     rawReply // what the fixes need from a 200 reply
 	ok      bool     // raw is set
+
+	attempts int // requests the doer sent, retries included (under mu too)
 }
 
 func (c *call) newWire(stream bool) *wire { return &wire{call: c, stream: stream} }
 
 // doer is the langchaingo clients' HTTP client (their Doer interface).
 type doer struct {
-	client  *http.Client
-	family  string // ProviderOpenAI or ProviderAnthropic: the wire format it rewrites
-	noAuth  bool   // drop the Authorization header (OpenAICompatible with an empty key)
-	maxBody int64  // cap on a reply's body; DefaultMaxResponseBytes when 0
+	client    *http.Client
+	family    string      // ProviderOpenAI or ProviderAnthropic: the wire format it rewrites
+	noAuth    bool        // drop the Authorization header (OpenAICompatible with an empty key)
+	maxBody   int64       // cap on a reply's body; DefaultMaxResponseBytes when 0
+	retry     RetryPolicy // retries of a failed round trip or a retryable reply (retry.go)
+	allowReal bool        // AllowRealProviderInTests: skip the guard (guard.go)
 }
 
 func (d *doer) Do(req *http.Request) (*http.Response, error) {
@@ -85,13 +89,21 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 	if limit <= 0 {
 		limit = DefaultMaxResponseBytes
 	}
-	resp, err := client.Do(req)
+	var resp *http.Response
+	var attempts int
+	err := d.guard(client, req)
+	if err == nil {
+		resp, attempts, err = d.retry.send(client, req) // retry.go
+	}
 	if w == nil {
 		if err == nil && resp.StatusCode == http.StatusOK {
 			resp.Body = capBody{&capReader{r: resp.Body, limit: limit}, resp.Body}
 		}
 		return resp, err
 	}
+	w.mu.Lock()
+	w.attempts = attempts
+	w.mu.Unlock()
 	return w.receive(req.Context(), resp, err, limit)
 }
 
@@ -206,11 +218,11 @@ func (w *wire) readStream(ctx context.Context, body io.Reader) ([]byte, rawReply
 	if w.family == ProviderAnthropic {
 		s = newAnthropicStream()
 	}
-	err := readStream(body, s, func(text string) error {
+	err := readStream(body, s, func(d delta) error {
 		if w.onChunk == nil {
 			return nil
 		}
-		return w.onChunk(ctx, []byte(text))
+		return w.onChunk(ctx, d)
 	})
 	if errors.Is(err, errErrorEvent) {
 		raw, _, _ := s.reply()
@@ -276,13 +288,17 @@ func (w *wire) apiError(provider string, err error) *APIError {
 	if !w.seen || w.doErr != nil || w.status == 0 {
 		return nil
 	}
-	if w.status != http.StatusOK {
-		return newAPIError(provider, w.status, w.header, w.errBody, err)
+	var e *APIError
+	switch {
+	case w.status != http.StatusOK:
+		e = newAPIError(provider, w.status, w.header, w.errBody, err)
+	case w.ok && w.raw.streamErr != nil:
+		e = newAPIError(provider, w.status, w.header, w.raw.streamErr, err)
+	default:
+		return nil
 	}
-	if w.ok && w.raw.streamErr != nil {
-		return newAPIError(provider, w.status, w.header, w.raw.streamErr, err)
-	}
-	return nil
+	e.Attempts = w.attempts
+	return e
 }
 
 // failure returns the error of the round trip or of reading the reply, if any.

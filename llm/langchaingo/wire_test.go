@@ -42,7 +42,7 @@ func TestParseOpenAISSEWithoutIndex(t *testing.T) {
 		"data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"id\":\"b\",\"function\":{\"name\":\"g\",\"arguments\":\"{}\"}}]},\"finish_reason\":\"tool_calls\"}]}\n\n" +
 		": keep-alive comment\n\ndata: not json\n\ndata: [DONE]\n\n")
 	s := newOpenAIStream()
-	require.NoError(t, readStream(bytes.NewReader(body), s, func(string) error { return nil }))
+	require.NoError(t, readStream(bytes.NewReader(body), s, func(delta) error { return nil }))
 	r, _, err := s.reply()
 	require.NoError(t, err)
 	assert.Equal(t, "m", r.model)
