@@ -17,6 +17,14 @@
 // makes a RunState, Step advances it one plan → act → observe cycle, and the RunState serialises to
 // JSON so a run can be saved and resumed with Resume.
 //
+// # Observing a run
+//
+// Events (Stream, or Step's emit function) carry text and tool-call deltas as a streaming model
+// sends them, each model response, thoughts, tool calls and results, each with its step index and
+// tool-call id. Config.Logger receives structured, redacted log records; Config.Tracer receives
+// run, step, model-call and tool-call spans (package otel implements it with OpenTelemetry and the
+// GenAI semantic conventions, so the core depends on no tracing library).
+//
 // # The four interfaces
 //
 //   - llm.Model (package llm): a chat model. llm/langchaingo adapts any langchaingo model (OpenAI and
@@ -45,5 +53,6 @@
 //	res, err := a.Run(ctx, "What is 2 + 40?")
 //	fmt.Println(res.Answer, err)
 //
-// In tests, use llmtest.NewScript in place of the real model: see the package's examples.
+// In tests, use a double from llm/llmtest in place of the real model (Script, Func, Auto, Replay
+// of recorded traffic): see README.md's "Testing your agent" guide and the package's examples.
 package agent
