@@ -26,6 +26,107 @@ type Reply struct {
 	Response *llm.Response
 	// Err is returned by Generate instead of a response; nil when Response is set.
 	Err error
+	// Chunks, when set, is what Stream yields, exactly and in order (then Err, if set); Generate
+	// still returns Response or Err. Build such replies with Streamed or StreamedThenFail.
+	Chunks []llm.Chunk
+}
+
+// Streamed returns a reply that Stream delivers as exactly chunks, in order, for testing code that
+// consumes a stream: interleaved tool-call fragments, a text split inside a word, a stream with no
+// final Chunk (a real stream ends with one whose Response is the whole answer; leave it out to
+// test how a consumer handles a truncated stream). Generate returns the final chunk's Response,
+// or, without one, the chunks assembled by Assemble. Tool-call IDs are used as given: the Script
+// assigns none. It panics when the chunks do not assemble (see Assemble): a mistake in the test.
+func Streamed(chunks ...llm.Chunk) Reply {
+	resp, err := Assemble(chunks)
+	if err != nil {
+		panic("llmtest.Streamed: " + err.Error())
+	}
+	return Reply{Response: resp, Chunks: cloneChunks(chunks)}
+}
+
+// StreamedThenFail returns a reply that Stream delivers as chunks followed by err, as a connection
+// that breaks mid-answer does; Generate returns err. It panics on a nil err.
+func StreamedThenFail(err error, chunks ...llm.Chunk) Reply {
+	if err == nil {
+		panic("llmtest.StreamedThenFail: nil error")
+	}
+	return Reply{Err: err, Chunks: cloneChunks(chunks)}
+}
+
+func cloneChunks(chunks []llm.Chunk) []llm.Chunk {
+	out := make([]llm.Chunk, len(chunks))
+	for i, c := range chunks {
+		out[i] = llm.Chunk{Text: c.Text}
+		if c.ToolCall != nil {
+			d := *c.ToolCall
+			out[i].ToolCall = &d
+		}
+		if c.Response != nil {
+			out[i].Response = cloneResponse(c.Response)
+		}
+	}
+	return out
+}
+
+// Assemble returns the answer a stream of chunks makes, as a consumer should assemble it: the
+// final chunk's Response when there is one (a deep copy; it is authoritative), otherwise an
+// assistant message whose Content is the text fragments concatenated and whose ToolCalls are the
+// tool-call fragments grouped by Index (ID and Name from the fragments that carry them, Arguments
+// concatenated), with FinishToolCalls when there are calls and FinishStop otherwise. A call with no
+// Arguments fragment keeps "" (a zero-argument call). Errors: a negative Index, indexes with a gap
+// (calls 0 and 2 without 1), two different IDs or names for one Index, and a chunk after the final
+// one.
+func Assemble(chunks []llm.Chunk) (*llm.Response, error) {
+	var text strings.Builder
+	var calls []llm.ToolCall
+	var args [][]byte
+	for i, c := range chunks {
+		if c.Response != nil {
+			if i != len(chunks)-1 {
+				return nil, fmt.Errorf("llmtest: chunk %d follows the final chunk", i+1)
+			}
+			return cloneResponse(c.Response), nil
+		}
+		text.WriteString(c.Text)
+		d := c.ToolCall
+		if d == nil {
+			continue
+		}
+		if d.Index < 0 {
+			return nil, fmt.Errorf("llmtest: chunk %d: tool-call index %d is negative", i, d.Index)
+		}
+		for len(calls) <= d.Index {
+			calls = append(calls, llm.ToolCall{})
+			args = append(args, nil)
+		}
+		tc := &calls[d.Index]
+		if d.ID != "" {
+			if tc.ID != "" && tc.ID != d.ID {
+				return nil, fmt.Errorf("llmtest: chunk %d: tool call %d has two ids, %q and %q", i, d.Index, tc.ID, d.ID)
+			}
+			tc.ID = d.ID
+		}
+		if d.Name != "" {
+			if tc.Name != "" && tc.Name != d.Name {
+				return nil, fmt.Errorf("llmtest: chunk %d: tool call %d has two names, %q and %q", i, d.Index, tc.Name, d.Name)
+			}
+			tc.Name = d.Name
+		}
+		args[d.Index] = append(args[d.Index], d.Arguments...)
+	}
+	resp := &llm.Response{Message: llm.Message{Role: llm.RoleAssistant, Content: text.String()}, FinishReason: llm.FinishStop}
+	for k := range calls {
+		if calls[k].Name == "" && calls[k].ID == "" && len(args[k]) == 0 {
+			return nil, fmt.Errorf("llmtest: tool-call indexes skip %d", k)
+		}
+		calls[k].Arguments = string(args[k])
+	}
+	if len(calls) > 0 {
+		resp.Message.ToolCalls = calls
+		resp.FinishReason = llm.FinishToolCalls
+	}
+	return resp, nil
 }
 
 // Text returns a reply whose assistant message is text, with FinishStop.
@@ -122,6 +223,13 @@ func NewScript(replies ...Reply) *Script {
 	n := 0
 	for i, r := range replies {
 		s.replies[i] = Reply{Err: r.Err}
+		if r.Chunks != nil {
+			s.replies[i].Chunks = cloneChunks(r.Chunks)
+			if r.Response != nil {
+				s.replies[i].Response = cloneResponse(r.Response)
+			}
+			continue // a streamed reply's ids are the test's, as given
+		}
 		if r.Response == nil {
 			continue
 		}
@@ -161,6 +269,13 @@ func (s *Script) Generate(ctx context.Context, req *llm.Request) (*llm.Response,
 
 // take records req and consumes the next reply.
 func (s *Script) take(req *llm.Request) (*llm.Response, error) {
+	resp, _, err := s.takeReply(req)
+	return resp, err
+}
+
+// takeReply records req and consumes the next reply; chunks are its scripted stream, if any (a
+// copy), returned with the reply's response or error.
+func (s *Script) takeReply(req *llm.Request) (resp *llm.Response, chunks []llm.Chunk, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests = append(s.requests, cloneRequest(req))
@@ -169,17 +284,20 @@ func (s *Script) take(req *llm.Request) (*llm.Response, error) {
 		err := fmt.Errorf("%w: call %d, but %d %s scripted; last message: %s",
 			ErrScriptExhausted, call, len(s.replies), plural(len(s.replies), "reply was", "replies were"), describeLast(req))
 		s.overrun = append(s.overrun, err)
-		return nil, err
+		return nil, nil, err
 	}
 	r := s.replies[s.next]
 	s.next++
+	if r.Chunks != nil {
+		chunks = cloneChunks(r.Chunks)
+	}
 	switch {
 	case r.Err != nil:
-		return nil, r.Err
+		return nil, chunks, r.Err
 	case r.Response == nil:
-		return nil, fmt.Errorf("llmtest: scripted reply %d has neither a response nor an error", s.next)
+		return nil, nil, fmt.Errorf("llmtest: scripted reply %d has neither a response nor an error", s.next)
 	}
-	return cloneResponse(r.Response), nil
+	return cloneResponse(r.Response), chunks, nil
 }
 
 // Stream is Generate delivered as chunks. Each iteration of the returned sequence is one call and
@@ -188,8 +306,37 @@ func (s *Script) take(req *llm.Request) (*llm.Response, error) {
 // then Arguments in pieces), then a final chunk whose Response is what Generate would have
 // returned. An error (a Fail reply, exhaustion, ctx done before or during the stream) is yielded
 // once and ends the sequence.
+//
+// A reply built with Streamed or StreamedThenFail is yielded as its chunks, exactly, then its
+// error if it has one.
 func (s *Script) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.Chunk, error] {
-	return streamOf(ctx, func() (*llm.Response, error) { return s.Generate(ctx, req) })
+	return func(yield func(llm.Chunk, error) bool) {
+		if err := ctx.Err(); err != nil {
+			yield(llm.Chunk{}, err)
+			return
+		}
+		if req == nil {
+			yield(llm.Chunk{}, errors.New("llmtest: Script.Stream: nil request"))
+			return
+		}
+		resp, chunks, err := s.takeReply(req)
+		if chunks == nil {
+			streamOf(ctx, func() (*llm.Response, error) { return resp, err })(yield)
+			return
+		}
+		for _, c := range chunks {
+			if err := ctx.Err(); err != nil {
+				yield(llm.Chunk{}, err)
+				return
+			}
+			if !yield(c, nil) {
+				return
+			}
+		}
+		if err != nil {
+			yield(llm.Chunk{}, err)
+		}
+	}
 }
 
 // Requests returns deep copies of the requests the script answered (including those past the end),
