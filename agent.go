@@ -470,11 +470,13 @@ func (a *Agent) startRun(ctx context.Context, st *RunState) (context.Context, fu
 	}
 	return ctx, func(res *Result, err error) {
 		level := slog.LevelDebug
+		attrs := []any{"run", st.ID, "steps", st.Step, "input_tokens", st.Usage.InputTokens,
+			"output_tokens", st.Usage.OutputTokens, "cost_usd", st.CostUSD, "done", st.Done}
 		if err != nil {
 			level = slog.LevelInfo
+			attrs = append(attrs, "error", err)
 		}
-		a.log.Log(ctx, level, "agent run ended", "run", st.ID, "steps", st.Step, "input_tokens", st.Usage.InputTokens,
-			"output_tokens", st.Usage.OutputTokens, "cost_usd", st.CostUSD, "done", st.Done, "error", err)
+		a.log.Log(ctx, level, "agent run ended", attrs...)
 		end(res, err)
 	}
 }
@@ -872,7 +874,15 @@ func (m *stepModel) Generate(ctx context.Context, req *llm.Request) (resp *llm.R
 
 func (m *stepModel) stream(ctx context.Context, s llm.Streamer, req *llm.Request) (*llm.Response, error) {
 	var final *llm.Response
-	var ids map[int]string // tool-call ids by delta index
+	// Deltas are redacted as streams (a secret split across two deltas is still found): each
+	// holds back a tail that could be the start of a secret until the next delta or the end.
+	text := m.a.red.NewStream()
+	type callStream struct {
+		id  string
+		red *redact.Stream
+	}
+	var calls map[int]*callStream // by delta index
+	var order []int
 	for c, err := range s.Stream(ctx, req) {
 		if err != nil {
 			return nil, err
@@ -881,17 +891,28 @@ func (m *stepModel) stream(ctx context.Context, s llm.Streamer, req *llm.Request
 			return nil, err // never take a stream cut short by cancellation for an answer
 		}
 		if c.Text != "" {
-			m.emit(Event{Kind: EventTextDelta, Step: m.step, Text: c.Text})
+			if out := text.Write(c.Text); out != "" {
+				m.emit(Event{Kind: EventTextDelta, Step: m.step, Text: out})
+			}
 		}
 		if d := c.ToolCall; d != nil {
-			if d.ID != "" {
-				if ids == nil {
-					ids = map[int]string{}
+			cs := calls[d.Index]
+			if cs == nil {
+				if calls == nil {
+					calls = map[int]*callStream{}
 				}
-				ids[d.Index] = d.ID
+				cs = &callStream{red: m.a.red.NewStream()}
+				calls[d.Index] = cs
+				order = append(order, d.Index)
+			}
+			if d.ID != "" {
+				cs.id = d.ID
 			}
 			delta := *d
-			m.emit(Event{Kind: EventToolCallDelta, Step: m.step, ToolCallDelta: &delta, ToolCallID: ids[d.Index]})
+			delta.Arguments = cs.red.Write(d.Arguments)
+			if delta.Arguments != "" || delta.ID != "" || delta.Name != "" {
+				m.emit(Event{Kind: EventToolCallDelta, Step: m.step, ToolCallDelta: &delta, ToolCallID: cs.id})
+			}
 		}
 		if c.Response != nil {
 			final = c.Response
@@ -902,6 +923,14 @@ func (m *stepModel) stream(ctx context.Context, s llm.Streamer, req *llm.Request
 	}
 	if final == nil {
 		return nil, errors.New("agent: model stream ended without a final response")
+	}
+	if out := text.Flush(); out != "" {
+		m.emit(Event{Kind: EventTextDelta, Step: m.step, Text: out})
+	}
+	for _, i := range order {
+		if out := calls[i].red.Flush(); out != "" {
+			m.emit(Event{Kind: EventToolCallDelta, Step: m.step, ToolCallDelta: &llm.ToolCallDelta{Index: i, Arguments: out}, ToolCallID: calls[i].id})
+		}
 	}
 	return final, nil
 }

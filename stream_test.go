@@ -392,3 +392,38 @@ func TestLoggerRecordsStructuredAndRedacted(t *testing.T) {
 type writerFunc func(p []byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestStreamedSecretsSplitAcrossDeltasAreRedacted: a secret cut across text deltas or argument
+// fragments never appears in any event, and the deltas still assemble to the (redacted) response.
+func TestStreamedSecretsSplitAcrossDeltasAreRedacted(t *testing.T) {
+	const secret = "hunter2-SUPERSECRET-pw"
+	frag := func(i int, id, name, args string) llm.Chunk {
+		return llm.Chunk{ToolCall: &llm.ToolCallDelta{Index: i, ID: id, Name: name, Arguments: args}}
+	}
+	first := []llm.Chunk{
+		{Text: "the password is hunter2-SU"}, {Text: "PERSECRET-pw and the key sk-proj-Ab3Ab3"},
+		{Text: "Ab3Ab3Ab3Ab3Ab3Ab3Ab3Ab3 end"},
+		frag(0, "c0", "echo", `{"text":"hunt`), frag(0, "", "", `er2-SUPERSECRET`), frag(0, "", "", `-pw"}`),
+	}
+	resp, err := llmtest.Assemble(first)
+	require.NoError(t, err)
+	model := llmtest.NewScript(
+		llmtest.Streamed(append(first, llm.Chunk{Response: resp})...),
+		llmtest.Streamed(llm.Chunk{Text: "done: hunter2-"}, llm.Chunk{Text: "SUPERSECRET-pw"},
+			llm.Chunk{Response: &llm.Response{Message: llm.Message{Role: llm.RoleAssistant, Content: "done: " + secret}, FinishReason: llm.FinishStop}}),
+	)
+	a := newAgent(t, agent.Config{Model: model, Tools: []agent.Tool{echoTool()}, Secrets: []string{secret}})
+	var events []agent.Event
+	for e, err := range a.Stream(context.Background(), "go") {
+		require.NoError(t, err)
+		events = append(events, e)
+		b, err := json.Marshal(e)
+		require.NoError(t, err)
+		assert.NotContains(t, string(b), "SUPERSECRET", "%s event leaks", e.Kind)
+		assert.NotContains(t, string(b), "Ab3Ab3Ab3", "%s event leaks", e.Kind)
+	}
+	checkDeltas(t, events)
+	final := events[len(events)-1]
+	require.Equal(t, agent.EventFinal, final.Kind)
+	assert.Equal(t, "done: [redacted]", final.Text)
+}

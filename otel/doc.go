@@ -13,7 +13,7 @@
 // go.opentelemetry.io/otel/semconv/v1.41.0. A run makes this tree:
 //
 //	invoke_agent {agent name}      INTERNAL  Run, Resume, Stream, StreamState
-//	└─ step {index}                INTERNAL  every Agent.Step (a host calling Step gets these as roots)
+//	└─ step                        INTERNAL  every Agent.Step (a host calling Step gets these as roots)
 //	   ├─ chat {model}             CLIENT    every model call (planner, compactor)
 //	   └─ execute_tool {tool name} INTERNAL  every executed tool call; parallel calls are siblings
 //
@@ -25,7 +25,7 @@
 // gen_ai.usage.cache_read.input_tokens and gen_ai.usage.reasoning.output_tokens when not 0),
 // autogpt.run.steps, autogpt.run.done and autogpt.cost_usd (USD, when not 0).
 //
-// step {index} (this package's own span; the conventions have no step): autogpt.step.index,
+// step (this package's own span; the conventions have no step): autogpt.step.index,
 // gen_ai.conversation.id, gen_ai.agent.name; at the end autogpt.usage.input_tokens,
 // autogpt.usage.output_tokens, autogpt.step.model_calls, autogpt.step.tool_calls,
 // autogpt.step.finish_reason, autogpt.cost_usd, autogpt.step.usage_estimated and

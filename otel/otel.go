@@ -40,10 +40,11 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 //
 // It is off by default because content may hold personal data and secrets (API keys in tool
 // arguments, file contents in tool results) that should not leave the process in telemetry.
-// Turn it on only when the trace backend may hold such data. The agent removes its
-// Config.Secrets from the goal, tool arguments, tool results and errors before the Tracer sees
-// them, but passes model requests and responses as sent and received: the chat spans' messages
-// (which include earlier tool results) and the run's final answer are not redacted.
+// Turn it on only when the trace backend may hold such data. Config.Secrets and well-known
+// credential shapes (in their raw, JSON-escaped and URL-escaped spellings) are removed from every
+// recorded text: the agent redacts the goal, tool arguments, tool results and errors before the
+// Tracer sees them, and this package applies the agent's Redact function to the messages of
+// chat spans and the run's final answer. Anything else personal in the content stays.
 // Content can be large: bound it with the SDK's span limits
 // (sdktrace.WithRawSpanLimits, AttributeValueLengthLimit).
 func WithContent(on bool) Option {

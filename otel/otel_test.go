@@ -819,3 +819,29 @@ func TestContentIsRedacted(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, recorded, 4, "goal, messages, arguments, result and answer are recorded, redacted")
 }
+
+// TestContentRedactsEscapedSecrets: a secret with JSON-special characters is found in the
+// spellings it takes inside JSON (tool arguments, recorded messages).
+func TestContentRedactsEscapedSecrets(t *testing.T) {
+	const secret = `p<w&d>"q\z-LONGSECRET`
+	tp, exp := newProvider(t)
+	echo := agent.NewTool("echo", "Echoes.", func(ctx context.Context, in struct {
+		S string `json:"s"`
+	}) (string, error) {
+		return in.S, nil
+	})
+	script := llmtest.NewScript(
+		llmtest.Calls(llmtest.Call("echo", `{"s":"p\u003cw\u0026d\u003e\"q\\z-LONGSECRET"}`)),
+		llmtest.Text("ok"),
+	)
+	a, err := agent.New(agent.Config{Model: script, Tools: []agent.Tool{echo}, Secrets: []string{secret},
+		Tracer: otel.New(otel.WithTracerProvider(tp), otel.WithContent(true))})
+	require.NoError(t, err)
+	_, err = a.Run(context.Background(), "go")
+	require.NoError(t, err)
+	for _, s := range exp.GetSpans() {
+		for _, kv := range s.Attributes {
+			assert.NotContains(t, kv.Value.String(), "LONGSECRET", "%s %s", s.Name, kv.Key)
+		}
+	}
+}

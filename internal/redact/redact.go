@@ -3,6 +3,9 @@
 package redact
 
 import (
+	"bytes"
+	"encoding/json"
+	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -29,19 +32,30 @@ var patterns = regexp.MustCompile(strings.Join([]string{
 // Redactor replaces secrets in text. The zero value redacts the well-known patterns only. It is
 // immutable and safe for concurrent use.
 type Redactor struct {
-	values *strings.Replacer // configured secrets, longest first
+	values  *strings.Replacer // configured secrets and their encodings, longest first
+	secrets []string          // the same, for streams (see Stream)
 }
 
 // New returns a Redactor for the well-known patterns and the given secret values. Values shorter
 // than 8 bytes are ignored: masking them would garble ordinary text (and they are no real keys).
+// Each value is also found in the encodings it takes inside JSON strings (escaped quotes,
+// backslashes and control characters, with and without HTML escaping of <, > and &) and URLs
+// (query and path escaping), since tool arguments, messages and recorded requests carry it so.
 func New(values ...string) *Redactor {
 	var keep []string
+	seen := map[string]bool{}
 	for _, v := range values {
-		if len(strings.TrimSpace(v)) >= 8 {
-			keep = append(keep, v)
+		if len(strings.TrimSpace(v)) < 8 {
+			continue
+		}
+		for _, e := range encodings(v) {
+			if !seen[e] {
+				seen[e] = true
+				keep = append(keep, e)
+			}
 		}
 	}
-	r := &Redactor{}
+	r := &Redactor{secrets: keep}
 	if len(keep) > 0 {
 		sort.Slice(keep, func(i, j int) bool { return len(keep[i]) > len(keep[j]) })
 		pairs := make([]string, 0, 2*len(keep))
@@ -93,3 +107,19 @@ type redacted struct {
 
 func (e *redacted) Error() string { return e.msg }
 func (e *redacted) Unwrap() error { return e.err }
+
+// encodings returns v and the other spellings it takes in JSON strings and URLs.
+func encodings(v string) []string {
+	out := []string{v}
+	var b bytes.Buffer
+	for _, html := range []bool{true, false} {
+		b.Reset()
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(html)
+		if enc.Encode(v) == nil {
+			q := strings.TrimSuffix(b.String(), "\n")
+			out = append(out, q[1:len(q)-1]) // without the quotes
+		}
+	}
+	return append(out, url.QueryEscape(v), url.PathEscape(v))
+}

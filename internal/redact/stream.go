@@ -1,0 +1,106 @@
+package redact
+
+import (
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxHold is the most bytes a Stream holds back waiting for a credential to end. A run of
+// credential characters longer than this (a long base64 blob, say) is released as it is, redacted
+// as far as it goes: a credential inside such a run may then be split across two outputs.
+const MaxHold = 8 << 10
+
+// Stream redacts a text that arrives in pieces (a model's streamed deltas), so that a secret split
+// across pieces is still found: Write returns the redacted text that is safe to pass on now and
+// holds back the tail that could be the start of a secret; Flush returns the rest at the end. The
+// outputs concatenated equal r.String of the pieces concatenated, except past MaxHold. A Stream is
+// not safe for concurrent use.
+type Stream struct {
+	r    *Redactor
+	held string
+}
+
+// NewStream returns a Stream that redacts with r.
+func (r *Redactor) NewStream() *Stream { return &Stream{r: r} }
+
+// Write adds piece and returns the redacted text now safe to pass on ("" while everything is held).
+func (s *Stream) Write(piece string) string {
+	buf := s.held + piece
+	cut := s.r.safePrefix(buf)
+	s.held = buf[cut:]
+	return s.r.String(buf[:cut])
+}
+
+// Flush returns the held text, redacted, and empties the Stream.
+func (s *Stream) Flush() string {
+	out := s.r.String(s.held)
+	s.held = ""
+	return out
+}
+
+// credentialByte reports whether b can be part of a well-known credential (the characters of the
+// patterns' key bodies: letters, digits and -_.~+/=).
+func credentialByte(b byte) bool {
+	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' ||
+		b == '-' || b == '_' || b == '.' || b == '~' || b == '+' || b == '/' || b == '='
+}
+
+var bearerTail = regexp.MustCompile(`(?i)\bbearer\s*$`)
+
+// safePrefix returns how much of buf can be redacted and passed on without cutting a secret that
+// may continue in the next piece: up to the trailing run of credential characters (and a "Bearer "
+// before it), an unterminated PEM private-key block, or a suffix that starts a configured secret.
+func (r *Redactor) safePrefix(buf string) int {
+	cut := len(buf)
+	for cut > 0 && credentialByte(buf[cut-1]) {
+		cut--
+	}
+	if loc := bearerTail.FindStringIndex(buf[:cut]); loc != nil {
+		cut = loc[0]
+	}
+	if i := strings.LastIndex(buf, "-----BEGIN"); i >= 0 && i < cut {
+		// A PEM block is held until its END line is complete.
+		end := strings.Index(buf[i:], "-----END")
+		if end < 0 || !strings.Contains(buf[i+end+len("-----END"):], "-----") {
+			cut = i
+		}
+	}
+	if r != nil {
+		for _, v := range r.secrets {
+			for k := min(len(v)-1, len(buf)); k > 0 && len(buf)-k < cut; k-- {
+				if strings.HasSuffix(buf, v[:k]) {
+					cut = len(buf) - k
+					break
+				}
+			}
+		}
+	}
+	// A complete match must not straddle the cut either (a PEM block's END line ends in
+	// credential characters): move the cut to its start, until none does.
+	for moved := true; moved && cut > 0; {
+		moved = false
+		if mayMatch(buf) {
+			for _, m := range patterns.FindAllStringIndex(buf, -1) {
+				if m[0] < cut && cut < m[1] {
+					cut, moved = m[0], true
+				}
+			}
+		}
+		if r != nil {
+			for _, v := range r.secrets {
+				lo := max(0, cut-len(v)+1)
+				if j := strings.Index(buf[lo:min(len(buf), cut+len(v)-1)], v); j >= 0 && lo+j < cut {
+					cut, moved = lo+j, true
+				}
+			}
+		}
+	}
+	if len(buf)-cut > MaxHold {
+		cut = len(buf) - MaxHold
+		for cut > 0 && !utf8.RuneStart(buf[cut]) {
+			cut--
+		}
+	}
+	return cut
+}
