@@ -14,12 +14,18 @@ const (
 	// EventStepStart opens step Event.Step.
 	EventStepStart EventKind = "step_start"
 	// EventTextDelta carries a fragment of assistant text in Text, while a streaming model answers.
+	// The fragments of one model call concatenate to its response's content. Secrets are redacted
+	// across fragments: the end of a fragment that could start one (an unfinished word) is held
+	// back until the next fragment, or the response, shows it does not.
 	EventTextDelta EventKind = "text_delta"
 	// EventToolCallDelta carries a fragment of a tool call in ToolCallDelta, while a streaming
 	// model answers: fragments with the same ToolCallDelta.Index belong to one call (its position
 	// in the answer); the first carries the tool name, later ones pieces of the raw JSON arguments
-	// to concatenate. ToolCallID is set on every fragment once the call's id is known. The
-	// assembled call is not validated yet: EventToolCall follows for each call that will run.
+	// to concatenate. ToolCallID is set on every fragment once the provider sent the call's id (a
+	// call the provider sent without one gets an id after the response: use Index to match it to
+	// EventModelResponse's calls). The assembled call is not validated yet: EventToolCall follows
+	// for each call that will run. Secrets are redacted across fragments (a fragment may be held
+	// back until the text after it shows it does not start a secret).
 	EventToolCallDelta EventKind = "tool_call_delta"
 	// EventModelResponse carries one complete model answer in Response (with its usage).
 	EventModelResponse EventKind = "model_response"
@@ -29,7 +35,9 @@ const (
 	// after any BeforeToolCall hook edited them.
 	EventToolCall EventKind = "tool_call"
 	// EventToolResult carries the result of ToolCall in ToolResult, with the call's wall time in
-	// Duration. Results are emitted in call order, once every call of the step has finished.
+	// Duration. Results are emitted in call order, once every call of the step has finished. A
+	// call refused before it ran (unknown tool, invalid arguments, denied by a hook, loop
+	// detected) has an EventToolResult with IsError and no EventToolCall.
 	EventToolResult EventKind = "tool_result"
 	// EventFinal ends a successful run: Text is the final answer, Result the whole result.
 	EventFinal EventKind = "final"
