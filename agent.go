@@ -883,8 +883,19 @@ func (m *stepModel) stream(ctx context.Context, s llm.Streamer, req *llm.Request
 	}
 	var calls map[int]*callStream // by delta index
 	var order []int
+	flush := func() { // what was held back, redacted: the rest of what arrived
+		if out := text.Flush(); out != "" {
+			m.emit(Event{Kind: EventTextDelta, Step: m.step, Text: out})
+		}
+		for _, i := range order {
+			if out := calls[i].red.Flush(); out != "" {
+				m.emit(Event{Kind: EventToolCallDelta, Step: m.step, ToolCallDelta: &llm.ToolCallDelta{Index: i, Arguments: out}, ToolCallID: calls[i].id})
+			}
+		}
+	}
 	for c, err := range s.Stream(ctx, req) {
 		if err != nil {
+			flush()
 			return nil, err
 		}
 		if err := ctx.Err(); err != nil {
@@ -921,16 +932,9 @@ func (m *stepModel) stream(ctx context.Context, s llm.Streamer, req *llm.Request
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	flush()
 	if final == nil {
 		return nil, errors.New("agent: model stream ended without a final response")
-	}
-	if out := text.Flush(); out != "" {
-		m.emit(Event{Kind: EventTextDelta, Step: m.step, Text: out})
-	}
-	for _, i := range order {
-		if out := calls[i].red.Flush(); out != "" {
-			m.emit(Event{Kind: EventToolCallDelta, Step: m.step, ToolCallDelta: &llm.ToolCallDelta{Index: i, Arguments: out}, ToolCallID: calls[i].id})
-		}
 	}
 	return final, nil
 }
