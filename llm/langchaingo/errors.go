@@ -15,10 +15,14 @@ import (
 // a description of what arrived; match them with errors.Is. A call that fails with one of them
 // returns no answer at all, never the part that arrived.
 var (
-	// ErrIncompleteResponse: the reply ended before it was complete. A streamed reply must end
-	// with its terminator: OpenAI's "data: [DONE]" or a finish_reason (either will do, as some
-	// compatible servers omit one), Anthropic's message_stop event. A JSON reply must not end
-	// inside its value. A reply cut off because ctx ended matches ctx.Err() instead.
+	// ErrIncompleteResponse: the reply ended before it was complete, or part of it could not be
+	// read. A streamed reply must end with its terminator: OpenAI's "data: [DONE]" or a
+	// finish_reason (either will do, as some compatible servers omit one), Anthropic's
+	// message_stop event. Each of its events must be readable: an event whose data starts like
+	// JSON but is not valid JSON (a truncated event), or is not an event of the provider's format,
+	// fails the call too, with "malformed event in the response stream" in the error's text. A
+	// JSON reply must not end inside its value. A reply cut off because ctx ended matches ctx.Err()
+	// instead.
 	ErrIncompleteResponse = errors.New("incomplete response")
 
 	// ErrResponseTooLarge: the reply's body exceeded the response size cap (WithMaxResponseBytes,
@@ -41,7 +45,9 @@ var (
 //
 // Sources: OpenAI error bodies are {"error": {"message", "type", "code"}}
 // (https://platform.openai.com/docs/guides/error-codes); Anthropic's are {"type": "error",
-// "error": {"type", "message"}} (https://docs.anthropic.com/en/api/errors). The headers RetryAfter
+// "error": {"type", "message"}} (https://docs.anthropic.com/en/api/errors). Compatible servers
+// also send {"message", "type", "code"} at the top level (older vLLM's {"object": "error", ...}
+// stream chunk) or {"error": "message"}: Message, Type and Code are read from those too. The headers RetryAfter
 // is read from, and their sources, are listed under Retries in the package documentation.
 type APIError struct {
 	// Provider is the Provider... constant of the model that made the call.
@@ -65,7 +71,8 @@ type APIError struct {
 	RetryAfter time.Duration
 	// Attempts is the number of HTTP requests sent for the call, retries included: 1 when the
 	// first reply was final, up to 1 + RetryPolicy.MaxRetries (see WithRetry). For an error event
-	// in a stream it counts the requests up to the 200 reply that carried it.
+	// in a stream it counts the requests up to the 200 reply that carried it. (A call that fails
+	// with a transport error has no APIError: the count is at the end of that error's text.)
 	Attempts int
 	// RequestID is the provider's request id (header x-request-id or request-id); may be "".
 	RequestID string
@@ -107,8 +114,9 @@ func (e *APIError) Unwrap() error { return e.err }
 // in a stream whose type is a rate-limit, overload or server error (Anthropic's rate_limit_error,
 // overloaded_error, api_error; OpenAI's server_error); but never OpenAI's insufficient_quota (a
 // billing error sent as 429, as code or type) nor a reply with the header "x-should-retry:
-// false". Other 4xx replies (bad request, authentication, permission, not found, too large) are
-// not retryable. It is the classification the HTTP layer retries by (see WithRetry), so a
+// false"; and any status from 400 up with the header "x-should-retry: true" (insufficient_quota
+// excepted). Other 4xx replies (bad request, authentication, permission, not found, too large)
+// are not retryable. It is the classification the HTTP layer retries by (see WithRetry), so a
 // retryable *APIError reaches the caller only when the retries ran out, were turned off, or the
 // delay the server asked for (RetryAfter) exceeded RetryPolicy.MaxRetryAfter; an error event in a
 // 200 stream is never retried by the HTTP layer.
@@ -130,25 +138,8 @@ const maxErrorMessage = 512 // bytes of a non-JSON error body kept in APIError.M
 
 func newAPIError(provider string, status int, header http.Header, body []byte, err error) *APIError {
 	e := &APIError{Provider: provider, StatusCode: status, Header: header.Clone(), err: err}
-	var shape struct {
-		Error struct {
-			Message string `json:"message"`
-			Type    string `json:"type"`
-			Code    any    `json:"code"` // OpenAI sends a string, some compatible servers a number
-		} `json:"error"`
-		Message string `json:"message"` // some compatible servers: {"message": "..."}
-	}
-	if json.Unmarshal(body, &shape) == nil && (shape.Error.Message != "" || shape.Message != "") {
-		e.Message, e.Type = shape.Error.Message, shape.Error.Type
-		if e.Message == "" {
-			e.Message = shape.Message
-		}
-		switch c := shape.Error.Code.(type) {
-		case string:
-			e.Code = c
-		case float64:
-			e.Code = strconv.FormatFloat(c, 'f', -1, 64)
-		}
+	if msg, typ, code, ok := errorShape(body); ok {
+		e.Message, e.Type, e.Code = msg, typ, code
 	} else {
 		msg := strings.TrimSpace(string(body))
 		if len(msg) > maxErrorMessage {
@@ -165,6 +156,50 @@ func newAPIError(provider string, status int, header http.Header, body []byte, e
 		e.RequestID = header.Get("Request-Id")
 	}
 	return e
+}
+
+// errorShape reads the message, type and code of a JSON error body or error event, in any of the
+// shapes providers send: {"error": {"message", "type", "code"}} (OpenAI, and Anthropic's
+// {"type": "error", "error": {"type", "message"}}), {"message", "type", "code"} at the top level
+// (older vLLM's {"object": "error", ...} chunk, and other compatible servers), and
+// {"error": "message"}. ok is false when body has none of them.
+func errorShape(body []byte) (msg, typ, code string, ok bool) {
+	type fields struct {
+		Message string `json:"message"`
+		Type    string `json:"type"`
+		Code    any    `json:"code"` // OpenAI sends a string, some compatible servers a number
+	}
+	var shape struct {
+		fields
+		Error json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(body, &shape) != nil {
+		return "", "", "", false
+	}
+	var nested fields
+	if json.Unmarshal(shape.Error, &nested) == nil && nested.Message != "" {
+		return nested.Message, nested.Type, codeString(nested.Code), true
+	}
+	var text string
+	if json.Unmarshal(shape.Error, &text) == nil && text != "" {
+		return text, shape.Type, codeString(shape.Code), true
+	}
+	if shape.Message != "" {
+		return shape.Message, shape.Type, codeString(shape.Code), true
+	}
+	return "", "", "", false
+}
+
+// codeString returns an error code read from JSON as a string: a string as it is, a number in
+// decimal; "" for anything else.
+func codeString(c any) string {
+	switch c := c.(type) {
+	case string:
+		return c
+	case float64:
+		return strconv.FormatFloat(c, 'f', -1, 64)
+	}
+	return ""
 }
 
 func parseRetryAfter(v string, now time.Time) time.Duration {

@@ -28,6 +28,22 @@
 //     to the last call it saw); an error event fails the call (langchaingo's OpenAI client skips
 //     it and returns the partial text as an answer; its Anthropic client's reader goroutine
 //     blocks forever after one).
+//   - The event stream is read as the WHATWG HTML standard specifies it ("Interpreting an event
+//     stream"): a byte order mark before the first event is dropped; lines may end with CRLF, LF
+//     or CR; an event ends at a blank line, and its data lines are joined with a line feed (a
+//     JSON chunk may span several lines); comments and the id and retry fields are ignored. One
+//     leniency: a last event the body ends inside, before its blank line, still counts when its
+//     data is complete.
+//   - An error event fails the call with an *APIError, whatever its shape: an event named "error"
+//     (event: error) with any data, a chunk with an "error" member ({"error": {...}} or
+//     {"error": "text"}), older vLLM's {"object": "error", "message": ...} chunk, Anthropic's
+//     {"type": "error", ...} event.
+//   - An event whose data starts like JSON ("{" or "[") but is not valid JSON, or not an event of
+//     the provider's format, fails the call with ErrIncompleteResponse ("malformed event"):
+//     langchaingo skips it, and the text or tool call it carried is silently lost. Data that does
+//     not start like JSON is skipped on the OpenAI wire, as keep-alive text some servers send (on
+//     the Anthropic wire, whose events are all JSON objects, it is malformed too). Other than
+//     "error", event names are not needed: an Anthropic event's "type" member says what it is.
 //   - A reply counts only when complete: a stream that ends without its terminator (OpenAI: no
 //     "data: [DONE]" and no finish_reason; Anthropic: no message_stop) or a JSON body cut short
 //     fails with ErrIncompleteResponse (langchaingo returns what arrived as the answer).
@@ -64,6 +80,10 @@
 //     reply with "x-should-retry: false" (the providers' own veto, which their SDKs honour), a
 //     host name that does not exist, any other error of the Transport (a recorder's, a TLS
 //     certificate's), and the end of ctx: its cancellation or deadline ends the call.
+//   - The header "x-should-retry: true" makes any error status (400 and above) retried, as in
+//     the official OpenAI and Anthropic SDKs, with one exception: insufficient_quota is never
+//     retried, whatever the header says (the account is out of credit, which no wait within a
+//     call repairs).
 //
 // The wait before a retry is the larger of an exponential backoff interval with jitter
 // (github.com/cenkalti/backoff/v5; 500 ms doubling up to 8 s by default) and the delay the
@@ -72,23 +92,35 @@
 // x-ratelimit-reset-requests and -tokens, durations such as "6m0s"; Anthropic's
 // anthropic-ratelimit-*-reset, RFC 3339 times). When the server asks for more than
 // RetryPolicy.MaxRetryAfter (default 60 s), the call fails at once with the reply's *APIError,
-// its RetryAfter set, so the caller can decide. Every wait ends when ctx ends, and the call then
-// fails with an error matching ctx.Err(). Every attempt sends the same request body.
+// its RetryAfter set, so the caller can decide. When ctx has a deadline that comes before the
+// wait would end, the call does not wait: it fails at once with an error that matches both
+// context.DeadlineExceeded (errors.Is) and the last reply's *APIError (errors.As), RetryAfter
+// set. Every wait ends when ctx ends, and the call then fails with an error matching ctx.Err()
+// that still carries the last reply's *APIError (or, after a transport failure, the transport's
+// error). Every attempt sends the same request body.
 //
 // Only the status line, or the failure to get one, decides: a 200 reply is never retried. So a
 // streamed reply that breaks after text reached the caller fails (ErrIncompleteResponse or the
 // transport's error) and is never sent again behind the caller's back; nor is an error event
 // inside a 200 stream retried. When the retries run out, the call fails with the last attempt's
-// error: for a non-200 reply an *APIError whose Attempts says how many requests were sent.
+// error. For a non-200 reply that is an *APIError, whose Attempts field says how many requests
+// were sent. For a transport failure it is the transport's error, still matched by errors.Is and
+// errors.As (syscall.ECONNRESET, *net.OpError, *url.Error, ...), and when more than one request
+// was sent its text ends with the count, for example "connection reset by peer (after 3
+// attempts)"; no field carries it.
 //
 // # Tests
 //
 // In a test binary (testing.Testing reports true), a model built by this package refuses to send
 // a request over the real network to a host that is not loopback: the call fails with
-// ErrRealProviderInTest before anything is sent, so a test never spends a developer's key nor
-// depends on the network. httptest servers (loopback) and custom RoundTrippers (llmtest.Replay,
-// recorders, fakes) are not affected. A deliberate recording run allows it with the option
-// AllowRealProviderInTests (per model) or AUTOGPT_ALLOW_REAL_PROVIDER=1.
+// ErrRealProviderInTest before anything is sent there, so a test never spends a developer's key
+// nor depends on the network. Redirects are checked the same way, and so is the proxy the
+// Transport would use (a loopback host reached through a proxy that is not loopback is the
+// network). httptest servers (loopback) and custom RoundTrippers (llmtest.Replay, recorders,
+// fakes) are not affected; nor, as it cannot be told from a fake, is a RoundTripper that wraps the
+// network transport (otelhttp, a logging wrapper): see ErrRealProviderInTest. A deliberate
+// recording run allows it with the option AllowRealProviderInTests (per model) or
+// AUTOGPT_ALLOW_REAL_PROVIDER=1.
 //
 // # Errors
 //
@@ -97,9 +129,10 @@
 // whatever part of the reply had arrived (langchaingo itself replaces these errors with plain
 // strings, and its OpenAI stream reader returns the partial reply as an answer); this holds for
 // models wrapped by New too. From a model built by this package, a non-200 reply or an error event
-// in a stream matches *APIError under errors.As, and a reply cut short, too large or without
-// choices matches ErrIncompleteResponse, ErrResponseTooLarge or ErrEmptyResponse under
-// errors.Is. The API key given to a constructor never appears in an error's text. Requests the
+// in a stream matches *APIError under errors.As, and a reply cut short (or with a malformed
+// event), too large or without choices matches ErrIncompleteResponse, ErrResponseTooLarge or
+// ErrEmptyResponse under errors.Is. A retry that ctx's deadline would not let happen fails with
+// an error matching both context.DeadlineExceeded and the reply's *APIError (see Retries). The API key given to a constructor never appears in an error's text. Requests the
 // adapter cannot translate match ErrInvalidRequest.
 package langchaingo
 
@@ -183,8 +216,10 @@ func collect(opts []Option) options {
 // nil, the default, means http.DefaultClient. Its Transport is the place for proxies, recorders
 // and test doubles; retries are made above it by this package's HTTP layer (WithRetry), so a
 // Transport that retries too multiplies the attempts. In a test binary, a client that reaches
-// the real network may only talk to loopback hosts (see ErrRealProviderInTest). New ignores it:
-// the wrapped llms.Model already has its client.
+// the real network may only talk to loopback hosts, redirects and proxies included (see
+// ErrRealProviderInTest); the client is then used through a shallow copy whose CheckRedirect
+// checks each redirect before calling the client's own. New ignores it: the wrapped llms.Model
+// already has its client.
 func WithHTTPClient(c *http.Client) Option {
 	return func(o *options) { o.httpClient = c }
 }
@@ -511,7 +546,7 @@ func (m *Model) label() string {
 // (incomplete or too large a reply), then the transport's error. Whenever ctx has ended, the
 // result matches ctx.Err() and its text starts with it.
 func (m *Model) wrapError(ctx context.Context, w *wire, err error) error {
-	doErr, readErr := w.failure()
+	doErr, readErr, retryStop := w.failure()
 	raw, parsed := w.parsed()
 	switch apiErr := w.apiError(m.provider, err); {
 	case apiErr != nil:
@@ -524,6 +559,9 @@ func (m *Model) wrapError(ctx context.Context, w *wire, err error) error {
 		err = fmt.Errorf("%w (%w)", err, doErr)
 	case parsed && raw.noChoices:
 		err = ErrEmptyResponse // langchaingo's error says no more
+	}
+	if retryStop != nil { // the reason the reply's error was not retried comes first
+		err = fmt.Errorf("%w: %w", retryStop, err)
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil && !(errors.Is(err, ctxErr) && strings.HasPrefix(err.Error(), ctxErr.Error())) {
 		err = fmt.Errorf("%w: %w", ctxErr, err) // the reason first: the rest is its consequence

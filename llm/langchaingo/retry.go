@@ -63,9 +63,13 @@ const (
 // one) decides: a 200 reply is never retried, so a streamed reply that breaks after text reached
 // the caller fails (with ErrIncompleteResponse or the transport's error) and is never silently
 // sent again. Which replies and errors are retried is listed under Retries in the package
-// documentation. Every wait ends early when ctx ends, with an error matching ctx.Err(). When the
-// retries run out, the call fails with the last attempt's error: for a non-200 reply an *APIError
-// whose Attempts counts the requests sent.
+// documentation. A wait that ctx's deadline would cut short is not started: the call fails at
+// once, matching context.DeadlineExceeded and the reply's *APIError. Every wait ends early when
+// ctx ends, with an error matching ctx.Err() that still carries the reply's *APIError (or the
+// transport's error). When the retries run out, the call fails with the last attempt's error:
+// for a non-200 reply an *APIError whose Attempts counts the requests sent; for a transport
+// failure the transport's error (errors.Is and errors.As see through), whose text ends with the
+// count, "(after 3 attempts)", when more than one request was sent.
 func WithRetry(p RetryPolicy) Option {
 	return func(o *options) { o.retry = p }
 }
@@ -90,10 +94,21 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	return p
 }
 
+// sent is the outcome of RetryPolicy.send.
+type sent struct {
+	resp     *http.Response // the last reply (nil when err is set); a non-200 reply's body is readable
+	attempts int            // requests sent
+	err      error          // the last round trip's error, or why sending stopped
+	// stop, with a reply, says why that retryable reply was not retried: ctx ended during the
+	// wait, or its deadline would pass before the wait ends. It matches ctx.Err() or
+	// context.DeadlineExceeded; the call fails with it and the reply's *APIError.
+	stop error
+}
+
 // send sends req with client, retrying as the policy allows, and returns the last reply or error
 // with the number of requests sent. A returned non-200 reply's body is readable (it was buffered
 // when the retry decision needed it). The caller has checked the request may be sent at all.
-func (p RetryPolicy) send(client *http.Client, req *http.Request) (*http.Response, int, error) {
+func (p RetryPolicy) send(client *http.Client, req *http.Request) sent {
 	p = p.withDefaults()
 	if p.MaxRetries > 0 && req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
 		// Every attempt sends the same bytes: keep them (the constructors' requests already have
@@ -101,7 +116,7 @@ func (p RetryPolicy) send(client *http.Client, req *http.Request) (*http.Respons
 		b, err := io.ReadAll(req.Body)
 		req.Body.Close()
 		if err != nil {
-			return nil, 0, fmt.Errorf("reading request body: %w", err)
+			return sent{err: fmt.Errorf("reading request body: %w", err)}
 		}
 		req.Body = io.NopCloser(bytes.NewReader(b))
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
@@ -121,7 +136,7 @@ func (p RetryPolicy) send(client *http.Client, req *http.Request) (*http.Respons
 			if req.GetBody != nil {
 				body, err := req.GetBody()
 				if err != nil {
-					return nil, attempt - 1, fmt.Errorf("re-reading request body for a retry: %w", err)
+					return sent{attempts: attempt - 1, err: fmt.Errorf("re-reading request body for a retry: %w", err)}
 				}
 				r.Body = body
 			}
@@ -132,10 +147,13 @@ func (p RetryPolicy) send(client *http.Client, req *http.Request) (*http.Respons
 		switch {
 		case err != nil:
 			if last || !retryableError(ctx, err) {
-				return nil, attempt, err
+				if attempt > 1 { // the count, which only an APIError carries otherwise
+					err = fmt.Errorf("%w (after %s)", err, plural(attempt, "attempt"))
+				}
+				return sent{attempts: attempt, err: err}
 			}
-		case resp.StatusCode == http.StatusOK || !retryableStatus(resp.StatusCode) || last:
-			return resp, attempt, nil
+		case last || resp.StatusCode < 400 || !retryableStatus(resp.StatusCode) && !shouldRetry(resp.Header):
+			return sent{resp: resp, attempts: attempt}
 		default:
 			// Buffer the error body: the decision needs its code, and the final reply is read again.
 			b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
@@ -143,21 +161,34 @@ func (p RetryPolicy) send(client *http.Client, req *http.Request) (*http.Respons
 			resp.Body.Close()
 			resp.Body = io.NopCloser(bytes.NewReader(b))
 			if !retryableReply(resp.StatusCode, resp.Header, b) {
-				return resp, attempt, nil
+				return sent{resp: resp, attempts: attempt}
 			}
 			hint = serverDelay(resp.StatusCode, resp.Header, time.Now())
 			if hint > p.MaxRetryAfter {
-				return resp, attempt, nil // the caller decides: APIError.RetryAfter says how long
+				return sent{resp: resp, attempts: attempt} // the caller decides: APIError.RetryAfter says how long
 			}
 		}
 		wait := min(bo.NextBackOff(), p.MaxInterval)
 		wait = max(wait, hint)
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return nil, attempt, fmt.Errorf("%w (waiting %v to retry, after %s)", ctx.Err(), wait, plural(attempt, "attempt"))
+		var stop error
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= wait {
+			// Waiting cannot lead to a reply: fail now rather than when the deadline passes.
+			stop = fmt.Errorf("%w (waiting %v to retry would pass ctx's deadline, %v away; after %s)",
+				context.DeadlineExceeded, wait, max(time.Until(deadline), 0), plural(attempt, "attempt"))
+		} else {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				stop = fmt.Errorf("%w (waiting %v to retry, after %s)", ctx.Err(), wait, plural(attempt, "attempt"))
+			}
+		}
+		if stop != nil {
+			if err != nil {
+				return sent{attempts: attempt, err: fmt.Errorf("%w: %w", stop, err)}
+			}
+			return sent{resp: resp, attempts: attempt, stop: stop}
 		}
 	}
 }
@@ -173,15 +204,16 @@ func retryableStatus(status int) bool {
 	return status >= 500 && status <= 599
 }
 
-// retryableReply refines retryableStatus with the reply's headers and error body: the server may
-// veto a retry with "x-should-retry: false" (sent by OpenAI and Anthropic, and honoured by their
-// official SDKs), and OpenAI's insufficient_quota (a billing error sent as 429, as error code or
-// type) is never retried.
+// retryableReply decides whether a non-200 reply is retried, from its status, headers and error
+// body: OpenAI's insufficient_quota (a billing error sent as 429, as error code or type) never
+// is; otherwise the header x-should-retry, sent by OpenAI and Anthropic and honoured by their
+// official SDKs, decides when it is "true" or "false" (for an error status, 400 and above); and
+// without it, the status does (retryableStatus).
+//
+// insufficient_quota wins over "x-should-retry: true": the account is out of credit, which no
+// wait within one call repairs, so a retry only delays the error.
 func retryableReply(status int, header http.Header, body []byte) bool {
-	if !retryableStatus(status) {
-		return false
-	}
-	if strings.EqualFold(strings.TrimSpace(header.Get("X-Should-Retry")), "false") {
+	if status < 400 {
 		return false
 	}
 	var shape struct {
@@ -196,7 +228,18 @@ func retryableReply(status int, header http.Header, body []byte) bool {
 			return false
 		}
 	}
-	return true
+	switch strings.ToLower(strings.TrimSpace(header.Get("X-Should-Retry"))) {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	return retryableStatus(status)
+}
+
+// shouldRetry reports whether the reply's headers ask for a retry ("x-should-retry: true").
+func shouldRetry(header http.Header) bool {
+	return strings.EqualFold(strings.TrimSpace(header.Get("X-Should-Retry")), "true")
 }
 
 // retryableError reports whether a failed round trip may be retried: a connection reset, refused

@@ -388,16 +388,177 @@ func TestRetryWaitCancelled(t *testing.T) {
 	})
 }
 
+// A deadline that passes before the retry's wait would end fails the call at once (it used to
+// wait until the deadline), with the reply's *APIError and context.DeadlineExceeded.
 func TestRetryWaitDeadline(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		step       scriptStep
+		deadline   time.Duration
+		retryAfter time.Duration
+	}{
+		{"Retry-After beyond the deadline", reply(429, rateLimited, "Retry-After", "30"), 5 * time.Second, 30 * time.Second},
+		{"Retry-After at the deadline", reply(503, serverUnavailable, "Retry-After", "3"), 3 * time.Second, 3 * time.Second},
+		{"backoff beyond the deadline", reply(503, serverUnavailable), 100 * time.Millisecond, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := newScript(t, tc.step)
+				ctx, cancel := context.WithTimeout(t.Context(), tc.deadline)
+				defer cancel()
+				start := time.Now()
+				_, err := retryOpenAI(t, s).Generate(ctx, hello())
+				require.ErrorIs(t, err, context.DeadlineExceeded)
+				apiErr := requireAPIError(t, err)
+				assert.Equal(t, tc.retryAfter, apiErr.RetryAfter)
+				assert.Equal(t, 1, apiErr.Attempts)
+				assert.Zero(t, time.Since(start), "no wait")
+				assert.Len(t, s.requests(), 1)
+				assert.Contains(t, err.Error(), "context deadline exceeded (waiting ")
+				assert.Contains(t, err.Error(), "to retry would pass ctx's deadline")
+				assert.Contains(t, err.Error(), "after 1 attempt): openai: HTTP ")
+			})
+		})
+	}
+	t.Run("stream", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			s := newScript(t, reply(429, rateLimited, "Retry-After", "30"))
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			defer cancel()
+			_, final, err := streamText(t, retryOpenAI(t, s), ctx)
+			assert.Nil(t, final)
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+			assert.Equal(t, 30*time.Second, requireAPIError(t, err).RetryAfter)
+		})
+	})
+	t.Run("transport error", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			s := newScript(t, failWith(connReset()))
+			ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			_, err := retryOpenAI(t, s).Generate(ctx, hello())
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+			require.ErrorIs(t, err, syscall.ECONNRESET, "the last attempt's error")
+			assert.Zero(t, time.Since(start), "no wait")
+			assert.Len(t, s.requests(), 1)
+		})
+	})
+	t.Run("deadline after the wait", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			s := newScript(t, reply(429, rateLimited, "Retry-After", "2"), reply(200, openAIText))
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			defer cancel()
+			resp, err := retryOpenAI(t, s).Generate(ctx, hello())
+			require.NoError(t, err)
+			assert.Equal(t, "Hello there.", resp.Message.Content)
+			assert.Equal(t, []time.Duration{2 * time.Second}, s.gaps())
+		})
+	})
+}
+
+// When ctx ends during the wait, the reply that was to be retried stays reachable (it used to be
+// dropped: only ctx's error was left).
+func TestRetryWaitCancelledKeepsAPIError(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScript(t, reply(503, serverUnavailable, "Retry-After", "10"))
-		ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+		s := newScript(t, reply(429, rateLimited, "Retry-After", "30"))
+		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
-		start := time.Now()
+		time.AfterFunc(time.Second, cancel)
 		_, err := retryOpenAI(t, s).Generate(ctx, hello())
-		require.ErrorIs(t, err, context.DeadlineExceeded)
-		assert.Equal(t, 3*time.Second, time.Since(start))
-		assert.Len(t, s.requests(), 1)
+		require.ErrorIs(t, err, context.Canceled)
+		apiErr := requireAPIError(t, err)
+		assert.Equal(t, http.StatusTooManyRequests, apiErr.StatusCode)
+		assert.Equal(t, "rate_limit_exceeded", apiErr.Code)
+		assert.Equal(t, 30*time.Second, apiErr.RetryAfter)
+		assert.Equal(t, 1, apiErr.Attempts)
+		assert.True(t, strings.HasPrefix(err.Error(), "langchaingo openai gpt-4o: context canceled (waiting 30s to retry, after 1 attempt): openai: HTTP 429"), err.Error())
+	})
+	t.Run("transport error", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			s := newScript(t, failWith(connReset()))
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			time.AfterFunc(100*time.Millisecond, cancel)
+			_, err := retryOpenAI(t, s).Generate(ctx, hello())
+			require.ErrorIs(t, err, context.Canceled)
+			require.ErrorIs(t, err, syscall.ECONNRESET, "the last attempt's error")
+		})
+	})
+	t.Run("anthropic", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			s := newScript(t, reply(529, anthropicOverload, "Retry-After", "30"))
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			time.AfterFunc(time.Second, cancel)
+			_, err := retryAnthropic(t, s).Generate(ctx, hello())
+			require.ErrorIs(t, err, context.Canceled)
+			apiErr := requireAPIError(t, err)
+			assert.Equal(t, 529, apiErr.StatusCode)
+			assert.Equal(t, "overloaded_error", apiErr.Type)
+		})
+	})
+}
+
+// A transport error that ends the retries says how many requests were sent (it used to be the
+// bare error of the last one), and stays reachable with errors.Is and errors.As.
+func TestRetryTransportErrorCountsAttempts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newScript(t, failWith(connReset()), failWith(connReset()), failWith(connReset()))
+		_, err := retryOpenAI(t, s).Generate(t.Context(), hello())
+		require.ErrorIs(t, err, syscall.ECONNRESET)
+		var opErr *net.OpError
+		require.ErrorAs(t, err, &opErr)
+		assert.Contains(t, err.Error(), "connection reset by peer (after 3 attempts)")
+		assert.Len(t, s.requests(), 3)
+	})
+	t.Run("a final error after a retry", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			errNoRecording := errors.New("no recorded interaction for this request")
+			s := newScript(t, failWith(connReset()), failWith(errNoRecording))
+			_, err := retryOpenAI(t, s).Generate(t.Context(), hello())
+			require.ErrorIs(t, err, errNoRecording)
+			assert.Contains(t, err.Error(), "no recorded interaction for this request (after 2 attempts)")
+		})
+	})
+	t.Run("one attempt", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			s := newScript(t, failWith(connReset()))
+			_, err := retryOpenAI(t, s, WithRetry(RetryPolicy{MaxRetries: -1})).Generate(t.Context(), hello())
+			require.ErrorIs(t, err, syscall.ECONNRESET)
+			assert.NotContains(t, err.Error(), "attempt")
+		})
+	})
+}
+
+// "x-should-retry: true" makes any error status retryable, as in the official SDKs; but not
+// OpenAI's insufficient_quota.
+func TestRetryShouldRetryTrue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newScript(t, reply(400, badRequest, "X-Should-Retry", "true"), reply(200, openAIText))
+		resp, err := retryOpenAI(t, s).Generate(t.Context(), hello())
+		require.NoError(t, err)
+		assert.Equal(t, "Hello there.", resp.Message.Content)
+		assert.Len(t, s.requests(), 2)
+	})
+	t.Run("gives up like any retry", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			r := reply(404, `{"error":{"message":"no such deployment","type":"invalid_request_error"}}`, "X-Should-Retry", "true")
+			s := newScript(t, r, r, r)
+			_, err := retryOpenAI(t, s).Generate(t.Context(), hello())
+			apiErr := requireAPIError(t, err)
+			assert.Equal(t, 3, apiErr.Attempts)
+			assert.True(t, apiErr.Retryable())
+		})
+	})
+	t.Run("insufficient_quota", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			s := newScript(t, reply(429, quotaExceeded, "X-Should-Retry", "true"))
+			_, err := retryOpenAI(t, s).Generate(t.Context(), hello())
+			apiErr := requireAPIError(t, err)
+			assert.Equal(t, 1, apiErr.Attempts)
+			assert.False(t, apiErr.Retryable())
+		})
 	})
 }
 

@@ -1,7 +1,6 @@
 package langchaingo
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -50,49 +49,161 @@ func (c *capReader) err() error {
 	return fmt.Errorf("%w: the reply exceeds %d bytes (see WithMaxResponseBytes)", ErrResponseTooLarge, c.limit)
 }
 
+// The event stream format is read as the WHATWG HTML standard specifies it ("Server-sent events",
+// section 9.2.6, Interpreting an event stream: https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation):
+// a UTF-8 byte order mark at the start of the stream is dropped; lines end with CRLF, LF or CR; a
+// line starting with a colon is a comment; any other line is a field, its name up to the first
+// colon and its value after it (one space after the colon removed); the values of the "data"
+// lines of an event are joined with a line feed; "event" names the event; a blank line dispatches
+// the event (an event without data lines is not dispatched); "id", "retry" and unknown fields
+// are ignored. One deviation: the spec discards an event the body ends inside, before its blank
+// line; such a last event is dispatched when its data is complete ("[DONE]" or valid JSON), as
+// some servers close the stream without the final blank line, and dropped otherwise (the
+// stream is then complete only if its terminator came before).
+
 // lineReader splits an event stream into lines of any length (the caller bounds the body's size).
 type lineReader struct {
-	br   *bufio.Reader
-	line []byte
+	r          io.Reader
+	buf        []byte // buffered bytes: buf[start:end]
+	start, end int
+	scanned    int   // bytes of buf[start:end] known to hold no line end
+	err        error // the error that ended reading r; reported once buf is consumed
+	skipLF     bool  // the last line ended with CR: a LF right after it belongs to that line end
+	bomDone    bool  // the start of the stream was checked for a byte order mark
 }
+
+// readSize is the initial buffer size; a read from the body has at least half of it to fill.
+// The body itself is buffered (see wire.receive), so small reads cost no system calls.
+const readSize = 8 << 10
 
 func newLineReader(r io.Reader) *lineReader {
-	return &lineReader{br: bufio.NewReaderSize(r, 32<<10)} // r itself if it is such a reader
+	return &lineReader{r: r, buf: make([]byte, readSize)}
 }
 
-// next returns the next line without its line feed or CRLF, valid until the following call. cut
-// reports a last line that the body ended without a line feed. At the end of the body it returns
-// io.EOF.
-func (l *lineReader) next() (line []byte, cut bool, err error) {
-	l.line = l.line[:0]
+var utf8BOM = []byte("\xEF\xBB\xBF")
+
+// next returns the next line without its line end (CRLF, LF or CR), valid until the following
+// call. The last line of a body that does not end with a line end is returned as a line too.
+// At the end of the body it returns io.EOF, or the error that ended the body.
+func (l *lineReader) next() ([]byte, error) {
 	for {
-		frag, err := l.br.ReadSlice('\n')
-		l.line = append(l.line, frag...)
-		switch {
-		case err == nil:
-			line = bytes.TrimSuffix(l.line[:len(l.line)-1], []byte("\r"))
-			return line, false, nil
-		case errors.Is(err, bufio.ErrBufferFull):
-			continue
-		case errors.Is(err, io.EOF):
-			if len(l.line) == 0 {
-				return nil, false, io.EOF
+		data := l.buf[l.start:l.end]
+		if l.skipLF && len(data) > 0 {
+			l.skipLF = false
+			if data[0] == '\n' {
+				l.start++
+				data = data[1:]
 			}
-			return l.line, true, nil
-		default:
-			return nil, false, err
 		}
+		if !l.bomDone && (len(data) >= len(utf8BOM) || !bytes.HasPrefix(utf8BOM, data) || l.err != nil) {
+			l.bomDone = true
+			if bytes.HasPrefix(data, utf8BOM) {
+				l.start += len(utf8BOM)
+				data = data[len(utf8BOM):]
+			}
+		}
+		if l.bomDone {
+			if i := lineEnd(data[l.scanned:]); i >= 0 {
+				i += l.scanned
+				l.skipLF = data[i] == '\r'
+				l.start += i + 1
+				l.scanned = 0
+				return data[:i], nil
+			}
+			l.scanned = len(data)
+		}
+		if l.err != nil {
+			if len(data) > 0 {
+				l.start, l.scanned = l.end, 0
+				return data, nil
+			}
+			return nil, l.err
+		}
+		l.fill()
 	}
 }
 
-// dataField returns the value of a "data:" line (the field name, then spaces, trimmed), or false
-// for any other line: comments, "event:", "id:", "retry:", blank lines.
-func dataField(line []byte) ([]byte, bool) {
-	data, ok := bytes.CutPrefix(bytes.TrimSpace(line), []byte("data:"))
-	if !ok {
-		return nil, false
+// lineEnd returns the index of the first CR or LF in b, or -1.
+func lineEnd(b []byte) int {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		i = len(b)
 	}
-	return bytes.TrimSpace(data), true
+	if j := bytes.IndexByte(b[:i], '\r'); j >= 0 {
+		return j
+	}
+	if i == len(b) {
+		return -1
+	}
+	return i
+}
+
+// fill reads more of the body into the buffer, moving the unread bytes to its start or growing it
+// (doubling: a line costs time linear in its length).
+func (l *lineReader) fill() {
+	if l.start > 0 {
+		l.end = copy(l.buf, l.buf[l.start:l.end])
+		l.start = 0
+	}
+	if len(l.buf)-l.end < readSize/2 {
+		l.buf = append(l.buf, make([]byte, len(l.buf))...)
+	}
+	n, err := l.r.Read(l.buf[l.end:])
+	l.end += n
+	if err != nil {
+		l.err = err
+	}
+}
+
+// sseEvent gathers the fields of one event until the blank line that dispatches it.
+type sseEvent struct {
+	name    []byte // the "event" field: the event type, "" for the default ("message")
+	data    []byte // the "data" lines' values joined with line feeds
+	hasData bool   // a "data" line came (its value may be empty)
+}
+
+// field handles one non-blank line of the stream.
+func (e *sseEvent) field(line []byte) {
+	if line[0] == ':' {
+		return // a comment (keep-alive)
+	}
+	name, value, found := bytes.Cut(line, []byte(":"))
+	if found && len(value) > 0 && value[0] == ' ' {
+		value = value[1:]
+	}
+	switch string(name) {
+	case "data":
+		if e.hasData {
+			e.data = append(e.data, '\n')
+		}
+		e.data = append(e.data, value...)
+		e.hasData = true
+	case "event":
+		e.name = append(e.name[:0], value...)
+	}
+	// "id", "retry" and other fields carry nothing this reader needs.
+}
+
+func (e *sseEvent) reset() {
+	e.name, e.data, e.hasData = e.name[:0], e.data[:0], false
+}
+
+// completeData reports whether data, the data of an event the body ended inside, is whole: the
+// OpenAI terminator or valid JSON.
+func completeData(data []byte) bool {
+	return isDone(data) || json.Valid(data)
+}
+
+// isDone reports whether data is OpenAI's terminator, "[DONE]" (white space around it allowed).
+func isDone(data []byte) bool {
+	return string(bytes.TrimSpace(data)) == "[DONE]"
+}
+
+// looksJSON reports whether data starts (after white space) like a JSON object or array: data
+// that does and does not decode is a malformed event, not keep-alive text.
+func looksJSON(data []byte) bool {
+	data = bytes.TrimLeft(data, " \t\r\n")
+	return len(data) > 0 && (data[0] == '{' || data[0] == '[')
 }
 
 // delta is one piece of a streamed reply for the streaming callback: assistant text, or (when tool
@@ -106,8 +217,11 @@ type delta struct {
 type streamReader interface {
 	// event handles the data of one event and returns the deltas it releases, in order (the
 	// slice is valid until the next call). It returns errErrorEvent for an error event (the reply
-	// then has streamErr set).
+	// then has streamErr set), and an error matching errMalformedEvent for data it cannot read.
 	event(data []byte) ([]delta, error)
+	// errorEvent handles an event named "error" (event: error), whatever its data: it sets the
+	// reply's streamErr and returns errErrorEvent.
+	errorEvent(data []byte) error
 	// finish releases what was held back (incomplete UTF-8 at the end of a piece of text or of
 	// arguments, the arguments of a tool call that sent none): called once the stream is complete.
 	// Later calls return nothing.
@@ -124,41 +238,46 @@ type streamReader interface {
 
 var errErrorEvent = errors.New("error event in the response stream")
 
+// errMalformedEvent is matched by the error of an event whose data cannot be read: data that
+// starts like JSON but is not valid JSON (a truncated event) or not an event of the provider's
+// format. Part of the reply is lost, so it matches ErrIncompleteResponse too.
+var errMalformedEvent = fmt.Errorf("%w: malformed event in the response stream", ErrIncompleteResponse)
+
 // readStream reads an event stream to its end (or its terminator), calling onDelta with each
 // piece of assistant text and each tool-call fragment as it arrives, and with what the stream
 // held back once the stream is complete.
 func readStream(body io.Reader, s streamReader, onDelta func(delta) error) error {
 	lines := newLineReader(body)
+	var ev sseEvent
+	var bodyErr error
 	for !s.ended() {
-		line, cut, err := lines.next()
-		if errors.Is(err, io.EOF) {
+		line, err := lines.next()
+		if err != nil {
+			bodyErr = err
 			break
 		}
-		if errors.Is(err, io.ErrUnexpectedEOF) { // the connection ended inside the body
-			if s.complete() {
-				break // after the terminator (OpenAI: a finish_reason, before the usage chunk)
-			}
-			return fmt.Errorf("%w: %s; the connection closed early (%w)", ErrIncompleteResponse, s.received(), err)
-		}
-		if err != nil {
-			return err
-		}
-		data, ok := dataField(line)
-		if !ok {
+		if len(line) > 0 {
+			ev.field(line)
 			continue
 		}
-		if cut && string(data) != "[DONE]" && !json.Valid(data) {
-			break // the body ended inside an event
-		}
-		deltas, err := s.event(data)
-		if err != nil {
+		if err := dispatch(s, &ev, onDelta); err != nil {
 			return err
 		}
-		for _, d := range deltas {
-			if err := onDelta(d); err != nil {
-				return err
-			}
+	}
+	ended := errors.Is(bodyErr, io.EOF) || errors.Is(bodyErr, io.ErrUnexpectedEOF)
+	if ended && !s.ended() && ev.hasData && (string(ev.name) == "error" || completeData(ev.data)) {
+		// The body ended inside an event, before its blank line, but its data is whole.
+		if err := dispatch(s, &ev, onDelta); err != nil {
+			return err
 		}
+	}
+	switch {
+	case bodyErr == nil || errors.Is(bodyErr, io.EOF) || s.complete() && errors.Is(bodyErr, io.ErrUnexpectedEOF):
+		// the end of the body, or (OpenAI) the connection ended after a finish_reason
+	case errors.Is(bodyErr, io.ErrUnexpectedEOF): // the connection ended inside the body
+		return fmt.Errorf("%w: %s; the connection closed early (%w)", ErrIncompleteResponse, s.received(), bodyErr)
+	default:
+		return bodyErr
 	}
 	if !s.complete() {
 		return fmt.Errorf("%w: %s", ErrIncompleteResponse, s.received())
@@ -169,6 +288,41 @@ func readStream(body io.Reader, s streamReader, onDelta func(delta) error) error
 		}
 	}
 	return nil
+}
+
+// dispatch hands the event ev to s, passes on the deltas it releases and empties ev. An event
+// without data lines is not dispatched.
+func dispatch(s streamReader, ev *sseEvent, onDelta func(delta) error) error {
+	if !ev.hasData {
+		ev.reset()
+		return nil
+	}
+	var deltas []delta
+	var err error
+	if string(ev.name) == "error" {
+		err = s.errorEvent(ev.data)
+	} else {
+		deltas, err = s.event(ev.data)
+	}
+	ev.reset()
+	if err != nil {
+		return err
+	}
+	for _, d := range deltas {
+		if err := onDelta(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// errorEventData returns what an error event's data becomes in rawReply.streamErr: the data as
+// sent, or a message when there is none.
+func errorEventData(data []byte) json.RawMessage {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return json.RawMessage(`{"message":"an error event without data"}`)
+	}
+	return bytes.Clone(data)
 }
 
 func plural(n int, what string) string {
@@ -246,24 +400,39 @@ type openAIChunk struct {
 		} `json:"delta"`
 		FinishReason string `json:"finish_reason"`
 	} `json:"choices"`
-	Usage json.RawMessage `json:"usage"`
-	Error json.RawMessage `json:"error"`
+	Usage  json.RawMessage `json:"usage"`
+	Error  json.RawMessage `json:"error"`
+	Object errorObject     `json:"object"`
+}
+
+// errorObject decodes an event's "object" member: true for "error", the error chunk of older
+// vLLM servers ({"object": "error", "message": ..., "type": ..., "code": ...}). It allocates
+// nothing for the usual "chat.completion.chunk".
+type errorObject bool
+
+// UnmarshalJSON sets o from b, the member's JSON value.
+func (o *errorObject) UnmarshalJSON(b []byte) error {
+	*o = string(b) == `"error"`
+	return nil
 }
 
 func newOpenAIStream() *openAIStream { return &openAIStream{byIndex: map[int]int{}} }
 
 func (s *openAIStream) event(data []byte) ([]delta, error) {
 	s.out = s.out[:0]
-	if string(data) == "[DONE]" {
+	if isDone(data) {
 		s.done = true
 		return nil, nil
 	}
 	var ev openAIChunk
-	if json.Unmarshal(data, &ev) != nil {
-		return nil, nil // langchaingo skips data that is not JSON too: some servers send such lines
+	if err := json.Unmarshal(data, &ev); err != nil {
+		if !looksJSON(data) {
+			return nil, nil // text that is not JSON: some servers send keep-alive lines as data
+		}
+		return nil, fmt.Errorf("%w: event %d (%s) is not a chat-completion chunk: %w", errMalformedEvent, s.events+1, plural(len(data), "byte"), err)
 	}
 	s.events++
-	if len(ev.Error) > 0 && string(ev.Error) != "null" {
+	if len(ev.Error) > 0 && string(ev.Error) != "null" || ev.Object {
 		s.streamErr = bytes.Clone(data)
 		return nil, errErrorEvent
 	}
@@ -362,6 +531,12 @@ func (s *openAIStream) finish() []delta {
 		}
 	}
 	return s.out
+}
+
+func (s *openAIStream) errorEvent(data []byte) error {
+	s.events++
+	s.streamErr = errorEventData(data)
+	return errErrorEvent
 }
 
 func (s *openAIStream) ended() bool { return s.done }
@@ -494,13 +669,11 @@ func newAnthropicStream() *anthropicStream {
 	return &anthropicStream{byIndex: map[int]*anthropicBlock{}}
 }
 
-var errMalformedEvent = errors.New("malformed event in the response stream")
-
 func (s *anthropicStream) event(data []byte) ([]delta, error) {
 	s.out = s.out[:0]
 	var ev anthropicEvent
 	if err := json.Unmarshal(data, &ev); err != nil {
-		return nil, fmt.Errorf("%w: %w", errMalformedEvent, err)
+		return nil, fmt.Errorf("%w: event %d (%s) is not a Messages API event: %w", errMalformedEvent, s.events+1, plural(len(data), "byte"), err)
 	}
 	s.events++
 	switch ev.Type {
@@ -642,6 +815,12 @@ func (s *anthropicStream) finish() []delta {
 		s.release(b)
 	}
 	return s.out
+}
+
+func (s *anthropicStream) errorEvent(data []byte) error {
+	s.events++
+	s.streamErr = errorEventData(data)
+	return errErrorEvent
 }
 
 func (s *anthropicStream) ended() bool    { return s.done }

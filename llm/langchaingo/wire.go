@@ -53,7 +53,8 @@ type wire struct {
 	raw     rawReply // what the fixes need from a 200 reply
 	ok      bool     // raw is set
 
-	attempts int // requests the doer sent, retries included (under mu too)
+	attempts  int   // requests the doer sent, retries included (under mu too)
+	retryStop error // why the last, retryable reply was not retried (sent.stop; under mu too)
 }
 
 func (c *call) newWire(stream bool) *wire { return &wire{call: c, stream: stream} }
@@ -89,22 +90,29 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 	if limit <= 0 {
 		limit = DefaultMaxResponseBytes
 	}
-	var resp *http.Response
-	var attempts int
-	err := d.guard(client, req)
-	if err == nil {
-		resp, attempts, err = d.retry.send(client, req) // retry.go
+	var res sent
+	client, err := d.guard(client, req) // guard.go
+	if err != nil {
+		res.err = err
+	} else {
+		res = d.retry.send(client, req) // retry.go
 	}
 	if w == nil {
-		if err == nil && resp.StatusCode == http.StatusOK {
-			resp.Body = capBody{&capReader{r: resp.Body, limit: limit}, resp.Body}
+		if res.stop != nil { // nowhere to keep the reply for the APIError: the reason will do
+			res.resp.Body.Close()
+			return nil, res.stop
 		}
-		return resp, err
+		if res.err == nil && res.resp.StatusCode == http.StatusOK {
+			res.resp.Body = capBody{&capReader{r: res.resp.Body, limit: limit}, res.resp.Body}
+		}
+		return res.resp, res.err
 	}
 	w.mu.Lock()
-	w.attempts = attempts
+	w.attempts = res.attempts
+	w.retryStop = res.stop
 	w.mu.Unlock()
-	return w.receive(req.Context(), resp, err, limit)
+	// With res.stop, langchaingo gets the last reply, so that the call's error carries its APIError.
+	return w.receive(req.Context(), res.resp, res.err, limit)
 }
 
 // capBody is a reply body read through a capReader.
@@ -301,11 +309,12 @@ func (w *wire) apiError(provider string, err error) *APIError {
 	return e
 }
 
-// failure returns the error of the round trip or of reading the reply, if any.
-func (w *wire) failure() (doErr, readErr error) {
+// failure returns the error of the round trip or of reading the reply, if any, and why the last
+// reply was not retried although it could have been (ctx ended, or would before the retry).
+func (w *wire) failure() (doErr, readErr, retryStop error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.doErr, w.readErr
+	return w.doErr, w.readErr, w.retryStop
 }
 
 // parsed returns what the fixes need from a 200 reply the doer read.
