@@ -563,6 +563,11 @@ func (a *Agent) Step(ctx context.Context, st *RunState, emit func(Event)) (done 
 // messages keep their content).
 func (a *Agent) redactingEmit(emit func(Event)) func(Event) {
 	return func(e Event) {
+		if e.redacted {
+			e.redacted = false
+			emit(e)
+			return
+		}
 		e.Text = a.red.String(e.Text)
 		if e.ToolCall != nil {
 			c := *e.ToolCall
@@ -885,11 +890,11 @@ func (m *stepModel) stream(ctx context.Context, s llm.Streamer, req *llm.Request
 	var order []int
 	flush := func() { // what was held back, redacted: the rest of what arrived
 		if out := text.Flush(); out != "" {
-			m.emit(Event{Kind: EventTextDelta, Step: m.step, Text: out})
+			m.emit(Event{Kind: EventTextDelta, Step: m.step, Text: out, redacted: true})
 		}
 		for _, i := range order {
 			if out := calls[i].red.Flush(); out != "" {
-				m.emit(Event{Kind: EventToolCallDelta, Step: m.step, ToolCallDelta: &llm.ToolCallDelta{Index: i, Arguments: out}, ToolCallID: calls[i].id})
+				m.emit(Event{Kind: EventToolCallDelta, Step: m.step, ToolCallDelta: &llm.ToolCallDelta{Index: i, Arguments: out}, ToolCallID: calls[i].id, redacted: true})
 			}
 		}
 	}
@@ -903,7 +908,7 @@ func (m *stepModel) stream(ctx context.Context, s llm.Streamer, req *llm.Request
 		}
 		if c.Text != "" {
 			if out := text.Write(c.Text); out != "" {
-				m.emit(Event{Kind: EventTextDelta, Step: m.step, Text: out})
+				m.emit(Event{Kind: EventTextDelta, Step: m.step, Text: out, redacted: true})
 			}
 		}
 		if d := c.ToolCall; d != nil {
@@ -922,7 +927,7 @@ func (m *stepModel) stream(ctx context.Context, s llm.Streamer, req *llm.Request
 			delta := *d
 			delta.Arguments = cs.red.Write(d.Arguments)
 			if delta.Arguments != "" || delta.ID != "" || delta.Name != "" {
-				m.emit(Event{Kind: EventToolCallDelta, Step: m.step, ToolCallDelta: &delta, ToolCallID: cs.id})
+				m.emit(Event{Kind: EventToolCallDelta, Step: m.step, ToolCallDelta: &delta, ToolCallID: cs.id, redacted: true})
 			}
 		}
 		if c.Response != nil {

@@ -10,6 +10,7 @@ import (
 
 	agent "github.com/autogpt-go/agent"
 	"github.com/autogpt-go/agent/llm"
+	"github.com/autogpt-go/agent/llm/llmtest"
 )
 
 // The benchmarks of this file measure our loop alone. The comparison with langchaingo and eino on
@@ -221,4 +222,61 @@ type llmtestFunc func(ctx context.Context, req *llm.Request) (*llm.Response, err
 
 func (f llmtestFunc) Generate(ctx context.Context, req *llm.Request) (*llm.Response, error) {
 	return f(ctx, req)
+}
+
+// BenchmarkStreamRatio is BenchmarkRun's scenario with a 2 KB answer, consumed through Stream
+// (text and tool-call deltas as events, each redacted as a stream) and, as the baseline in the same
+// process, through Run (no deltas). ns-vs-run is the streamed run's time over the plain run's.
+//
+//	go test -run '^$' -bench BenchmarkStreamRatio -benchmem
+func BenchmarkStreamRatio(b *testing.B) {
+	answer := strings.Repeat("All work and no play makes Jack a dull boy. ", 46) // ~2 KB
+	model := llmtest.Func(func(_ context.Context, req *llm.Request) (*llm.Response, error) {
+		if k := len(req.Messages); k > 0 && req.Messages[k-1].Role == llm.RoleTool {
+			return &llm.Response{Message: llm.Message{Role: llm.RoleAssistant, Content: answer}, FinishReason: llm.FinishStop}, nil
+		}
+		return &llm.Response{Message: llm.Message{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{
+			{ID: "call_1", Name: "noop", Arguments: `{"text":"a longer argument that arrives in several fragments"}`}}},
+			FinishReason: llm.FinishToolCalls}, nil
+	})
+	noop := agent.NewTool("noop", "Does nothing and says ok.", func(_ context.Context, in benchNoopArgs) (string, error) {
+		return "ok", nil
+	})
+	a, err := agent.New(agent.Config{Model: model, Tools: []agent.Tool{noop}, Secrets: []string{"hunter2hunter2"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	stream := func() {
+		deltas := 0
+		for e, err := range a.Stream(ctx, benchGoal) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			if e.Kind == agent.EventTextDelta {
+				deltas++
+			}
+		}
+		if deltas < 100 {
+			b.Fatalf("%d text deltas: the answer did not stream", deltas)
+		}
+	}
+	stream() // warm up: the first run builds the token counter
+	b.ReportAllocs()
+	n := 0
+	start := time.Now()
+	for b.Loop() {
+		stream()
+		n++
+	}
+	streamed := time.Since(start)
+	start = time.Now()
+	for range n {
+		if _, err := a.Run(ctx, benchGoal); err != nil {
+			b.Fatal(err)
+		}
+	}
+	plain := time.Since(start)
+	b.ReportMetric(float64(streamed)/float64(plain), "ns-vs-run")
+	b.ReportMetric(float64(plain.Nanoseconds())/float64(n), "run-ns/op")
 }

@@ -71,4 +71,6 @@ type Event struct {
 	Duration time.Duration `json:"duration,omitempty"`
 	// Result is the run's result (EventFinal) or partial result (EventError).
 	Result *Result `json:"-"`
+
+	redacted bool // Text and ToolCallDelta were redacted already (streamed deltas)
 }

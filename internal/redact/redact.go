@@ -80,8 +80,23 @@ func (r *Redactor) String(s string) string {
 
 // mayMatch is a cheap filter before the regular expression: every pattern holds one of these.
 func mayMatch(s string) bool {
-	for _, p := range [...]string{"sk-", "AKIA", "ASIA", "gh", "xox", "AIza", "earer", "EARER", "PRIVATE KEY"} {
-		if strings.Contains(s, p) {
+	for i := 0; i < len(s); i++ {
+		var found bool
+		switch rest := s[i:]; s[i] {
+		case 's':
+			found = strings.HasPrefix(rest, "sk-")
+		case 'A':
+			found = strings.HasPrefix(rest, "AKIA") || strings.HasPrefix(rest, "ASIA") || strings.HasPrefix(rest, "AIza")
+		case 'g':
+			found = strings.HasPrefix(rest, "gh")
+		case 'x':
+			found = strings.HasPrefix(rest, "xox")
+		case 'e', 'E':
+			found = len(rest) >= 5 && strings.EqualFold(rest[:5], "earer")
+		case 'P':
+			found = strings.HasPrefix(rest, "PRIVATE KEY")
+		}
+		if found {
 			return true
 		}
 	}

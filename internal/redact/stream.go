@@ -1,7 +1,6 @@
 package redact
 
 import (
-	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -46,7 +45,20 @@ func credentialByte(b byte) bool {
 		b == '-' || b == '_' || b == '.' || b == '~' || b == '+' || b == '/' || b == '='
 }
 
-var bearerTail = regexp.MustCompile(`(?i)\bbearer\s*$`)
+// bearerBefore returns where a final "bearer" word (any case, then white space or nothing) starts
+// in s, or -1: the token after it may still be arriving.
+func bearerBefore(s string) int {
+	t := strings.TrimRight(s, " \t\r\n\f\v")
+	const w = "bearer"
+	if len(t) < len(w) || !strings.EqualFold(t[len(t)-len(w):], w) {
+		return -1
+	}
+	i := len(t) - len(w)
+	if i > 0 && (credentialByte(t[i-1]) && t[i-1] != '-' && t[i-1] != '.' && t[i-1] != '/' && t[i-1] != '+' && t[i-1] != '=' && t[i-1] != '~') {
+		return -1 // inside a longer word (the pattern wants a word boundary)
+	}
+	return i
+}
 
 // safePrefix returns how much of buf can be redacted and passed on without cutting a secret that
 // may continue in the next piece: up to the trailing run of credential characters (and a "Bearer "
@@ -56,8 +68,8 @@ func (r *Redactor) safePrefix(buf string) int {
 	for cut > 0 && credentialByte(buf[cut-1]) {
 		cut--
 	}
-	if loc := bearerTail.FindStringIndex(buf[:cut]); loc != nil {
-		cut = loc[0]
+	if i := bearerBefore(buf[:cut]); i >= 0 {
+		cut = i
 	}
 	if i := strings.LastIndex(buf, "-----BEGIN"); i >= 0 && i < cut {
 		// A PEM block is held until its END line is complete.
@@ -68,9 +80,15 @@ func (r *Redactor) safePrefix(buf string) int {
 	}
 	if r != nil {
 		for _, v := range r.secrets {
-			for k := min(len(v)-1, len(buf)); k > 0 && len(buf)-k < cut; k-- {
-				if strings.HasSuffix(buf, v[:k]) {
-					cut = len(buf) - k
+			// The earliest p with buf[p:] a proper prefix of v: candidates start with v[0].
+			for p := max(0, len(buf)-len(v)+1); p < cut; p++ {
+				j := strings.IndexByte(buf[p:cut], v[0])
+				if j < 0 {
+					break
+				}
+				p += j
+				if strings.HasPrefix(v, buf[p:]) {
+					cut = p
 					break
 				}
 			}
