@@ -57,6 +57,14 @@ func (o *jobj) without(keys ...string) *jobj {
 
 func (o *jobj) clone() *jobj { return o.without() }
 
+// orNew returns o, or a new empty object when o is nil.
+func (o *jobj) orNew() *jobj {
+	if o == nil {
+		return newJobj()
+	}
+	return o
+}
+
 // MarshalJSON writes the object with its keys in order.
 func (o *jobj) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
@@ -223,8 +231,9 @@ func canonicalTo(b *strings.Builder, v any) {
 	case string:
 		fmt.Fprintf(b, "%q", x)
 	case json.Number:
-		if f, err := x.Float64(); err == nil {
-			fmt.Fprintf(b, "%v", f)
+		// Exactly: 1, 1.0 and 1e0 are one value; 9007199254740993 and 9007199254740992 are two.
+		if r, ok := parseRat(string(x)); ok {
+			b.WriteString(r.RatString())
 		} else {
 			b.WriteString(string(x))
 		}

@@ -2,12 +2,16 @@ package llmtest
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -26,10 +30,83 @@ const FakeAPIKey = "llmtest-fake-key"
 const Redacted = "REDACTED"
 
 // credentialHeaders are the headers whose values an HTTPRecorder replaces with Redacted, in requests
-// and responses alike (OpenAI echoes the organization in its replies).
+// and responses alike (OpenAI echoes the organization in its replies). Names are compared
+// case-insensitively.
 var credentialHeaders = []string{
 	"Authorization", "Proxy-Authorization", "X-Api-Key", "Api-Key", "X-Goog-Api-Key",
 	"Openai-Organization", "Openai-Project", "Cookie", "Set-Cookie",
+}
+
+// credentialParams are the URL query parameters whose values an HTTPRecorder replaces with
+// Redacted in the request URL, whatever the value. Names are compared case-insensitively.
+var credentialParams = []string{"key", "api_key", "api-key", "apikey", "access_token", "token"}
+
+func isCredentialHeader(name string) bool {
+	for _, h := range credentialHeaders {
+		if strings.EqualFold(h, strings.TrimSpace(name)) {
+			return true
+		}
+	}
+	return false
+}
+
+func isCredentialParam(name string) bool {
+	for _, p := range credentialParams {
+		if strings.EqualFold(p, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// secretForms returns the encodings of secret an HTTPRecorder scrubs: the secret itself, its
+// url.QueryEscape and url.PathEscape forms, its JSON string escapes (with and without HTML
+// escaping, quotes left out), and its standard and URL base64 encodings (padded and unpadded);
+// without duplicates, longest first.
+func secretForms(secret string) [][]byte {
+	forms := []string{secret, url.QueryEscape(secret), url.PathEscape(secret)}
+	if b, err := json.Marshal(secret); err == nil {
+		forms = append(forms, string(b[1:len(b)-1]))
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(secret) == nil {
+		b := bytes.TrimSpace(buf.Bytes())
+		forms = append(forms, string(b[1:len(b)-1]))
+	}
+	for _, e := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		forms = append(forms, e.EncodeToString([]byte(secret)))
+	}
+	slices.SortStableFunc(forms, func(a, b string) int { return len(b) - len(a) })
+	forms = slices.Compact(forms)
+	out := make([][]byte, 0, len(forms))
+	for _, f := range forms {
+		if f != "" {
+			out = append(out, []byte(f))
+		}
+	}
+	return out
+}
+
+// scrubQuery returns rawQuery with the value of every credential parameter replaced by Redacted,
+// the other parameters and their order kept byte for byte.
+func scrubQuery(rawQuery string) string {
+	if rawQuery == "" {
+		return rawQuery
+	}
+	parts := strings.Split(rawQuery, "&")
+	for i, part := range parts {
+		rawName, _, _ := strings.Cut(part, "=")
+		name := rawName
+		if n, err := url.QueryUnescape(rawName); err == nil {
+			name = n
+		}
+		if isCredentialParam(strings.TrimSpace(name)) {
+			parts[i] = rawName + "=" + Redacted
+		}
+	}
+	return strings.Join(parts, "&")
 }
 
 // RecordOrReplay returns an HTTP client for a provider client under test, and the API key to give
@@ -110,12 +187,23 @@ func WithRecordTransport(rt http.RoundTripper) ReplayOption {
 // records the exchange, with credentials scrubbed, for writing as an httprr trace that OpenReplay
 // (and RecordOrReplay) replay.
 //
-// Scrubbing: the values of the headers Authorization, Proxy-Authorization, X-Api-Key, Api-Key,
-// X-Goog-Api-Key, OpenAI-Organization, OpenAI-Project, Cookie and Set-Cookie (in requests and
-// responses) become Redacted, and every occurrence of each secret given to NewHTTPRecorder, in the
-// URL, any header or either body, is replaced by Redacted too. A body the server compressed
-// (Content-Encoding kept because the client asked for it) is recorded as received and cannot be
-// scrubbed inside.
+// Scrubbing, in what is recorded (never in what the client receives):
+//   - the values of the headers Authorization, Proxy-Authorization, X-Api-Key, Api-Key,
+//     X-Goog-Api-Key, OpenAI-Organization, OpenAI-Project, Cookie and Set-Cookie, in requests and
+//     responses, whatever the case of the name (also names set straight into the map, such as
+//     req.Header["cookie"]), become Redacted;
+//   - the values of the request URL's query parameters key, api_key, api-key, apikey,
+//     access_token and token, whatever the case of the name and whatever the value, become
+//     Redacted;
+//   - every occurrence of each secret given to NewHTTPRecorder, in the URL, any header or either
+//     body, becomes Redacted, in each of these forms: as given, url.QueryEscape'd,
+//     url.PathEscape'd, JSON-string-escaped (with and without HTML escaping), and base64-encoded
+//     on its own (standard and URL alphabets, padded or not).
+//
+// Other encodings are not found: a secret inside a larger base64 or otherwise transformed value
+// (for example HTTP Basic credentials outside the headers above), split across lines, or inside a
+// body the server compressed (Content-Encoding kept because the client asked for it: such a body
+// is recorded as received). Review a recording before committing it.
 //
 // Each response body is read whole before RoundTrip returns (a streamed reply arrives at once);
 // the client reads it from memory. Requests that fail in the transport are not recorded. An
@@ -136,11 +224,15 @@ func NewHTTPRecorder(next http.RoundTripper, secrets ...string) *HTTPRecorder {
 		next = http.DefaultTransport
 	}
 	r := &HTTPRecorder{next: next}
+	var forms [][]byte
 	for _, s := range secrets {
 		if s != "" {
-			r.secrets = append(r.secrets, []byte(s))
+			forms = append(forms, secretForms(s)...)
 		}
 	}
+	// Longest first, so that no form is cut by a shorter one it contains.
+	slices.SortStableFunc(forms, func(a, b []byte) int { return len(b) - len(a) })
+	r.secrets = slices.CompactFunc(forms, bytes.Equal)
 	return r
 }
 
@@ -190,7 +282,7 @@ func (r *HTTPRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// scrub replaces every secret in b with Redacted.
+// scrub replaces every form of every secret in b with Redacted.
 func (r *HTTPRecorder) scrub(b []byte) []byte {
 	for _, s := range r.secrets {
 		b = bytes.ReplaceAll(b, s, []byte(Redacted))
@@ -203,12 +295,11 @@ func (r *HTTPRecorder) scrubHeader(h http.Header) http.Header {
 	if h == nil {
 		h = http.Header{}
 	}
-	for _, k := range credentialHeaders {
-		if _, ok := h[k]; ok {
-			h[k] = []string{Redacted}
-		}
-	}
 	for k, vs := range h {
+		if isCredentialHeader(k) {
+			h[k] = []string{Redacted}
+			continue
+		}
 		for i, v := range vs {
 			vs[i] = string(r.scrub([]byte(v)))
 		}
@@ -221,9 +312,8 @@ func (r *HTTPRecorder) scrubHeader(h http.Header) http.Header {
 func (r *HTTPRecorder) rawRequest(req *http.Request, body []byte) ([]byte, error) {
 	body = r.scrub(bytes.Clone(body))
 	u := *req.URL
-	if u.User != nil {
-		u.User = nil
-	}
+	u.User = nil
+	u.RawQuery = scrubQuery(u.RawQuery)
 	w := &http.Request{
 		Method:        req.Method,
 		URL:           &u,

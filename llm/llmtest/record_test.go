@@ -3,11 +3,14 @@ package llmtest_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -264,3 +267,71 @@ func TestHTTPRecorder(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// The recorder scrubs every cheap encoding of a key, credential headers whatever the case of their
+// names, and credential query parameters whatever their values.
+func TestHTTPRecorderScrubsEncodings(t *testing.T) {
+	const key = "sk-Secret+Key/With=Chars<&>"
+	var jsonHTML, jsonPlain bytes.Buffer
+	require.NoError(t, json.NewEncoder(&jsonHTML).Encode(key))
+	enc := json.NewEncoder(&jsonPlain)
+	enc.SetEscapeHTML(false)
+	require.NoError(t, enc.Encode(key))
+	forms := map[string]string{
+		"raw":             key,
+		"QueryEscape":     url.QueryEscape(key),
+		"PathEscape":      url.PathEscape(key),
+		"JSON, HTML-safe": strings.Trim(strings.TrimSpace(jsonHTML.String()), `"`),
+		"JSON":            strings.Trim(strings.TrimSpace(jsonPlain.String()), `"`),
+		"base64":          base64.StdEncoding.EncodeToString([]byte(key)),
+		"base64 URL":      base64.URLEncoding.EncodeToString([]byte(key)),
+		"base64 raw":      base64.RawStdEncoding.EncodeToString([]byte(key)),
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		k := r.URL.Query().Get("key")
+		w.Header().Set("X-Echo-B64", base64.StdEncoding.EncodeToString([]byte(k)))
+		w.Header().Set("X-Echo-B64url", base64.URLEncoding.EncodeToString([]byte(k)))
+		w.Header().Set("Location", "https://x/?k="+url.QueryEscape(k))
+		w.Header()["openai-organization"] = []string{"org-SECRETORG"}
+		w.Header()["set-cookie"] = []string{"session=sess-SECRET"}
+		var body bytes.Buffer
+		for _, f := range forms {
+			body.WriteString(f + "\n")
+		}
+		b, _ := json.Marshal(map[string]string{"echo": k})
+		body.Write(b)
+		w.Write(body.Bytes())
+	}))
+	defer srv.Close()
+
+	rec := llmtest.NewHTTPRecorder(srv.Client().Transport, key)
+	target := srv.URL + "/v1/models/" + url.PathEscape(key) + "?key=" + url.QueryEscape(key) +
+		"&API_KEY=other-SECRET1&Access_Token=other-SECRET2&token=other-SECRET3&api-key=other-SECRET4&apikey=other-SECRET5&keep=me"
+	req, err := http.NewRequest(http.MethodPost, target, strings.NewReader(`{"k":"`+forms["JSON, HTML-safe"]+`"}`))
+	require.NoError(t, err)
+	req.Header["openai-organization"] = []string{"org-SECRETORG"}
+	req.Header["cookie"] = []string{"sess=sess-cookie-SECRET"}
+	req.Header["x-goog-api-key"] = []string{"goog-SECRET"}
+	req.Header.Set("X-Custom", forms["base64 URL"])
+	resp, err := rec.Client().Do(req)
+	require.NoError(t, err)
+	got, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Contains(t, string(got), key, "the client still receives the real response")
+
+	path := filepath.Join(t.TempDir(), "t.httprr")
+	require.NoError(t, rec.WriteTrace(path))
+	trace, err := os.ReadFile(path)
+	require.NoError(t, err)
+	for name, f := range forms {
+		assert.NotContains(t, string(trace), f, "the %s form of the key is in the trace", name)
+	}
+	assert.NotContains(t, string(trace), "SECRET", "credential headers and query parameters are redacted")
+	assert.Contains(t, string(trace), "keep=me", "other query parameters stay")
+	ex := rec.Exchanges()
+	require.Len(t, ex, 1)
+	assert.Equal(t, llmtest.Redacted, ex[0].Request.URL.Query().Get("key"))
+	assert.Equal(t, llmtest.Redacted, ex[0].Request.URL.Query().Get("API_KEY"))
+	assert.Equal(t, llmtest.Redacted, ex[0].Request.Header.Get("Cookie"))
+}

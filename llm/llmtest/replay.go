@@ -2,6 +2,7 @@ package llmtest
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -98,7 +99,8 @@ type RecordedResponse struct {
 	// set to len(Body) when served.
 	Header http.Header
 	// Body is the response body with any chunked transfer coding removed; a Content-Encoding (such as
-	// gzip) is kept as recorded. A streamed answer is the whole stream, for example server-sent
+	// gzip) is kept as recorded, and decoded when served only if the client would have decoded it
+	// (see Replay.RoundTrip). A streamed answer is the whole stream, for example server-sent
 	// events ("data: {...}\n\n" lines).
 	Body []byte
 }
@@ -379,6 +381,14 @@ func (r *Replay) play(ours *RecordedRequest) (*RecordedResponse, error) {
 // RoundTrip implements http.RoundTripper: it serves the recorded response for req, or returns an
 // error wrapping ErrReplayMismatch or ErrReplayExtra (see Replay). It reads and closes req.Body. If
 // req's context is already done it returns the context's error and plays nothing.
+//
+// It answers as Go's http.Transport would over a real connection. A response recorded compressed
+// (Content-Encoding: gzip and a gzip body) is decompressed, with Content-Encoding and
+// Content-Length removed and Uncompressed set, when req has no Accept-Encoding header of its own
+// (the Transport then asks for gzip itself and decodes transparently); it is served compressed,
+// header kept, when req asked for gzip explicitly, and decompressed when req's Accept-Encoding
+// excludes gzip. A response whose header says gzip but whose body is not gzip data (recorded after
+// the client decoded it) is served plain without the header.
 func (r *Replay) RoundTrip(req *http.Request) (*http.Response, error) {
 	body, err := readBody(req)
 	if err != nil {
@@ -392,8 +402,17 @@ func (r *Replay) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := rec.Header.Clone()
-	h.Set("Content-Length", strconv.Itoa(len(rec.Body)))
+	transparent := req.Header.Get("Accept-Encoding") == "" && req.Header.Get("Range") == "" && req.Method != http.MethodHead
+	h, respBody, decoded, err := servedContent(rec, !transparent && acceptsGzip(req.Header))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", r.prefix(), err)
+	}
+	length := int64(len(respBody))
+	if decoded && transparent {
+		length = -1 // as http.Transport reports a body it decompressed
+	} else {
+		h.Set("Content-Length", strconv.Itoa(len(respBody)))
+	}
 	return &http.Response{
 		Status:        rec.Status,
 		StatusCode:    rec.StatusCode,
@@ -401,10 +420,69 @@ func (r *Replay) RoundTrip(req *http.Request) (*http.Response, error) {
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Header:        h,
-		Body:          io.NopCloser(bytes.NewReader(rec.Body)),
-		ContentLength: int64(len(rec.Body)),
+		Body:          io.NopCloser(bytes.NewReader(respBody)),
+		ContentLength: length,
+		Uncompressed:  decoded && transparent,
 		Request:       req,
 	}, nil
+}
+
+// servedContent returns the headers (a copy) and body to serve for rec to a client that does
+// (gzipOK) or does not accept a gzip-encoded body, and whether the body was decompressed for it.
+// A header claiming gzip over a body that is not gzip data is dropped; a gzip body goes out as
+// recorded when gzipOK, else decompressed without Content-Encoding and Content-Length.
+func servedContent(rec *RecordedResponse, gzipOK bool) (http.Header, []byte, bool, error) {
+	h := rec.Header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	if !strings.EqualFold(strings.TrimSpace(h.Get("Content-Encoding")), "gzip") {
+		return h, rec.Body, false, nil
+	}
+	if !isGzipData(rec.Body) {
+		h.Del("Content-Encoding")
+		return h, rec.Body, false, nil
+	}
+	if gzipOK {
+		return h, rec.Body, false, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(rec.Body))
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("recorded gzip body: %w", err)
+	}
+	plain, err := io.ReadAll(io.LimitReader(zr, httprr.MaxDecompressedSize+1))
+	if err == nil && len(plain) > httprr.MaxDecompressedSize {
+		err = fmt.Errorf("decompresses beyond %d bytes", httprr.MaxDecompressedSize)
+	}
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("recorded gzip body: %w", err)
+	}
+	h.Del("Content-Encoding")
+	h.Del("Content-Length")
+	return h, plain, true, nil
+}
+
+// isGzipData reports whether b starts with the gzip magic bytes.
+func isGzipData(b []byte) bool { return len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b }
+
+// acceptsGzip reports whether the Accept-Encoding header of h accepts gzip (gzip, x-gzip or *,
+// without q=0).
+func acceptsGzip(h http.Header) bool {
+	for _, v := range h.Values("Accept-Encoding") {
+		for _, part := range strings.Split(v, ",") {
+			name, params, _ := strings.Cut(part, ";")
+			name = strings.ToLower(strings.TrimSpace(name))
+			if name != "gzip" && name != "x-gzip" && name != "*" {
+				continue
+			}
+			q := strings.ReplaceAll(strings.ToLower(params), " ", "")
+			if q == "q=0" || strings.HasPrefix(q, "q=0.") && strings.Trim(q[4:], "0") == "" {
+				continue
+			}
+			return true
+		}
+	}
+	return false
 }
 
 func readBody(req *http.Request) ([]byte, error) {
@@ -426,8 +504,11 @@ func (r *Replay) Client() *http.Client {
 }
 
 // ServeHTTP implements http.Handler: it serves the recorded response (status, headers, body) for
-// req, or, on a mismatch or a request past the end, answers 400 Bad Request with ReplayErrorHeader
-// set and the error text as body. The request's URL is seen by the Matcher with scheme "http" and
+// req, as a server would: a body recorded gzip-compressed goes out compressed, with its
+// Content-Encoding, to a client whose Accept-Encoding accepts gzip (Go's transport asks for it and
+// decodes it), and decompressed to one that does not; a gzip header over a body that is not gzip
+// data is dropped. On a mismatch or a request past the end it answers 400 Bad Request with
+// ReplayErrorHeader set and the error text as body. The request's URL is seen by the Matcher with scheme "http" and
 // req.Host as host.
 func (r *Replay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	body, err := readBody(req)
@@ -444,16 +525,22 @@ func (r *Replay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	for k, v := range rec.Header {
+	h, respBody, _, err := servedContent(rec, acceptsGzip(req.Header))
+	if err != nil {
+		w.Header().Set(ReplayErrorHeader, "1")
+		http.Error(w, r.prefix()+": "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	for k, v := range h {
 		switch k {
 		case "Content-Length", "Transfer-Encoding", "Connection":
 			continue
 		}
 		w.Header()[k] = append([]string(nil), v...)
 	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(rec.Body)))
+	w.Header().Set("Content-Length", strconv.Itoa(len(respBody)))
 	w.WriteHeader(rec.StatusCode)
-	w.Write(rec.Body)
+	w.Write(respBody)
 }
 
 // Server starts an httptest.Server that serves r (see ServeHTTP) on a loopback address and closes it

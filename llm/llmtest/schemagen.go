@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/big"
 	"math/rand/v2"
-	"regexp"
+	"net/url"
 	"regexp/syntax"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -34,6 +34,8 @@ type SchemaError struct {
 	Reason string
 	// Unsatisfiable reports that no value can satisfy the subschema.
 	Unsatisfiable bool
+
+	final bool // no other attempt or alternative can do better (a limit, an invalid schema)
 }
 
 // Error returns "llmtest: schema at POINTER: REASON".
@@ -59,6 +61,10 @@ const (
 	genPatternTries  = 40
 	genUniqueTries   = 24
 	genPlainMaxChars = 10
+	genExtraItems    = 8       // items beyond the minimum an array gets at most
+	genMaxSteps      = 20000   // subschemas visited per attempt, alternatives tried included
+	genMaxLength     = 1 << 20 // longest string, in code points: a larger minLength is an error
+	genMaxCount      = 1 << 14 // most array items or object properties: a larger minimum is an error
 )
 
 // GenerateArguments returns a JSON value valid against schema (a JSON Schema, draft 2020-12 or
@@ -66,23 +72,43 @@ const (
 // always give the same bytes. A nil or empty schema gives {} (a tool without arguments), as does a
 // schema without type or other hints at its root (tool arguments are an object).
 //
-// It handles type (also lists, and "nullable": true), const, enum, default, properties (generated
-// in schema order), required (always present), optional properties (present or not, by the seed),
-// additionalProperties, patternProperties, minProperties/maxProperties, dependentRequired,
-// minimum/maximum/exclusiveMinimum/exclusiveMaximum/multipleOf for integers and numbers,
-// minLength/maxLength, pattern (a string built from the regular expression's parse tree, with
-// bounded repetition), format (date-time, date, time, email, uri/url, uuid, ipv4, ipv6, hostname,
-// duration and a few more), items/prefixItems/minItems/maxItems/uniqueItems/contains, $ref to any
-// local JSON pointer ("#/$defs/X", "#/definitions/X", "#"), allOf (merged), anyOf and oneOf (one
-// branch chosen). A recursive $ref is followed a couple of levels, then optional properties are
-// left out, arrays get their minimum length and anyOf/oneOf prefer branches without a $ref, so the
-// value stays small.
+// It handles type (also lists, and "nullable": true), const and enum (only values that satisfy
+// the subschema's other type, number, string and count keywords), default (when it satisfies
+// them too), properties (generated in schema order), required (always present), optional
+// properties (present or not, by the seed), additionalProperties, patternProperties,
+// propertyNames (for property names it makes up), minProperties/maxProperties,
+// dependentRequired, dependentSchemas and draft-07 dependencies (a present property brings its
+// dependents), minimum/maximum/exclusiveMinimum/exclusiveMaximum/multipleOf for integers and
+// numbers (integers and multiples computed exactly and written as exact JSON numbers, within the
+// int64 range when the bounds allow, else next to a bound), minLength/maxLength, pattern (a string
+// built from the regular expression's parse tree, with bounded repetition), format (date-time,
+// date, time, email, uri/url, uuid, ipv4, ipv6, hostname, duration and a few more; built to fit
+// minLength and maxLength, and together with a pattern a string that has both),
+// items/prefixItems/minItems/maxItems/uniqueItems (distinct items; an item schema with few values
+// caps the array at their number) and contains/minContains/maxContains, "not" that names types,
+// $ref and $dynamicRef to any local JSON pointer ("#/$defs/X", "#/definitions/X", "#",
+// percent-encoded and ~0/~1-escaped as RFC 6901 says), to a $anchor ("#name"), or through the
+// root's $id, allOf (merged), anyOf and oneOf. For anyOf and oneOf the branches are tried in an
+// order drawn from the seed until one gives a value: a branch that conflicts with its siblings,
+// or is empty, only rules itself out, and the schema is reported unsatisfiable only when every
+// branch is; several types are tried the same way. A recursive $ref is followed a couple of
+// levels, then optional properties are left out, arrays get their minimum length and anyOf/oneOf
+// prefer branches without a $ref, so the value stays small.
+//
+// Limits: strings are at most 1<<20 (1048576) code points and arrays and objects hold at most
+// 1<<14 (16384) items or properties; a minLength, minItems, minProperties or minContains beyond
+// them is an error ("minLength 200000000 exceeds the generator's limit of 1048576"), while larger
+// maxima are fine (values stay short). A schema whose alternatives keep failing is given up after
+// 20000 subschemas visited.
 //
 // When the schema is one that github.com/google/jsonschema-go resolves, every candidate is
-// validated with it, and up to 16 candidates (from streams derived from seed) are tried, so
-// keywords the generator does not steer by (not, if/then/else, oneOf exclusivity) are still
-// honoured. The error is a *SchemaError naming the JSON pointer at fault; it wraps
-// ErrUnsatisfiable when no value can exist. A schema that is not JSON is a plain error.
+// validated with it (except fractional multipleOf, which jsonschema-go checks in floating point
+// and the generator meets exactly: a value such as 0.3 for multipleOf 0.1 is then preferred only
+// when no other fits), and up to 16 candidates (from streams derived from seed) are tried, so
+// keywords the generator does not steer by (other "not"s, if/then/else, oneOf exclusivity) are
+// still honoured. The error is a *SchemaError naming the JSON pointer at fault; it wraps
+// ErrUnsatisfiable only when every candidate found no value can exist (one that failed otherwise
+// is reported instead). A schema that is not JSON is a plain error.
 func GenerateArguments(schema json.RawMessage, seed int64) (json.RawMessage, error) {
 	if len(bytes.TrimSpace(schema)) == 0 {
 		return json.RawMessage("{}"), nil
@@ -98,13 +124,16 @@ func GenerateArguments(schema json.RawMessage, seed int64) (json.RawMessage, err
 	}
 	var resolved *jsonschema.Resolved
 	var js jsonschema.Schema
-	if json.Unmarshal(schema, &js) == nil {
+	if check, err := encodeJSON(withoutFractionalMultipleOf(root)); err == nil && json.Unmarshal(check, &js) == nil {
 		resolved, _ = js.Resolve(nil) // a schema it cannot resolve is generated for without checking
 	}
-	var first error
+	var firstUnsat, firstOther error
 	for attempt := range genAttempts {
 		s1 := splitmix64(uint64(seed) ^ splitmix64(uint64(attempt)))
 		g := &generator{root: root, rng: rand.New(rand.NewPCG(s1, splitmix64(s1)))}
+		if ro, ok := root.(*jobj); ok {
+			g.rootID, _ = ro.m["$id"].(string)
+		}
 		v, err := g.value(root, "#", genState{top: true})
 		if err == nil {
 			var out []byte
@@ -121,14 +150,57 @@ func GenerateArguments(schema json.RawMessage, seed int64) (json.RawMessage, err
 				return out, nil
 			}
 		}
-		if first == nil {
-			first = err
-		}
-		if errors.Is(err, ErrUnsatisfiable) {
+		if isFinal(err) {
 			return nil, err
 		}
+		// An attempt that found no value proves nothing about the others: random choices (optional
+		// properties, array lengths) differ between attempts.
+		if errors.Is(err, ErrUnsatisfiable) {
+			if firstUnsat == nil {
+				firstUnsat = err
+			}
+		} else if firstOther == nil {
+			firstOther = err
+		}
 	}
-	return nil, first
+	if firstOther != nil {
+		// Some attempt got further than "unsatisfiable": the schema is not proven empty.
+		return nil, firstOther
+	}
+	return nil, firstUnsat
+}
+
+// withoutFractionalMultipleOf returns a copy of the schema tree without the multipleOf keywords
+// whose value is not an integer, for checking candidates with jsonschema-go: it checks multipleOf
+// in floating point (0.3 is not a multiple of 0.1 there), while the generator meets it exactly.
+func withoutFractionalMultipleOf(v any) any {
+	switch x := v.(type) {
+	case *jobj:
+		out := newJobj()
+		for _, k := range x.keys {
+			e := x.m[k]
+			switch k {
+			case "enum", "const", "default", "examples":
+				out.set(k, e) // data, not schemas
+				continue
+			case "multipleOf":
+				if n, ok := e.(json.Number); ok {
+					if r, ok := parseRat(string(n)); ok && !r.IsInt() {
+						continue
+					}
+				}
+			}
+			out.set(k, withoutFractionalMultipleOf(e))
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = withoutFractionalMultipleOf(e)
+		}
+		return out
+	}
+	return v
 }
 
 // splitmix64 scrambles x (one step of the SplitMix64 generator), so that nearby seeds give
@@ -141,8 +213,10 @@ func splitmix64(x uint64) uint64 {
 }
 
 type generator struct {
-	root any
-	rng  *rand.Rand
+	root   any
+	rootID string // the root's $id: "$ref": "<rootID>#..." is local
+	rng    *rand.Rand
+	steps  int // value calls so far (bounded by genMaxSteps)
 }
 
 // genState travels down the schema while a value is generated.
@@ -164,13 +238,58 @@ func schemaErr(ptr, format string, args ...any) error {
 	return &SchemaError{Pointer: ptr, Reason: fmt.Sprintf(format, args...)}
 }
 
-// value generates a value for the subschema s found at ptr.
+// finalErr is a schemaErr that no other attempt or alternative can avoid: an invalid schema, a
+// limit of the generator.
+func finalErr(ptr, format string, args ...any) error {
+	return &SchemaError{Pointer: ptr, Reason: fmt.Sprintf(format, args...), final: true}
+}
+
+func isFinal(err error) bool {
+	var se *SchemaError
+	return errors.As(err, &se) && se.final
+}
+
+// failures keeps the first unsatisfiable and the first other error among alternatives tried.
+type failures struct{ unsat, other error }
+
+func (f *failures) add(err error) {
+	if errors.Is(err, ErrUnsatisfiable) {
+		if f.unsat == nil {
+			f.unsat = err
+		}
+	} else if f.other == nil {
+		f.other = err
+	}
+}
+
+// err returns the error to report when every alternative failed: one that is not
+// "unsatisfiable" if any (an alternative might have been satisfiable), else the first.
+func (f *failures) err() error {
+	if f.other != nil {
+		return f.other
+	}
+	return f.unsat
+}
+
+// value generates a value for the subschema s found at ptr. Where the subschema leaves a choice
+// that can fail (an anyOf or oneOf branch, one of several types), the alternatives are tried in
+// an order drawn from the random stream until one gives a value.
 func (g *generator) value(s any, ptr string, st genState) (any, error) {
+	g.steps++
+	if g.steps > genMaxSteps {
+		return nil, finalErr(ptr, "generating needs more than %d steps (alternatives that keep failing?)", genMaxSteps)
+	}
 	o, ptr, st, err := g.flatten(s, ptr, st)
 	if err != nil {
 		return nil, err
 	}
+	if kw, list, base, ok := branchesOf(o); ok {
+		return g.branch(base, kw, list, ptr, st)
+	}
 	if c, ok := o.get("const"); ok {
+		if !g.accepts(o.without("const"), c) {
+			return nil, unsat(ptr, "const %s does not satisfy the other keywords", shorten(jsonText(c), 60))
+		}
 		return c, nil
 	}
 	if e, ok := o.get("enum"); ok {
@@ -178,16 +297,58 @@ func (g *generator) value(s any, ptr string, st genState) (any, error) {
 		if len(list) == 0 {
 			return nil, unsat(ptr, "enum has no values")
 		}
-		return list[g.rng.IntN(len(list))], nil
+		fit := g.enumValues(o)
+		if len(fit) == 0 {
+			return nil, unsat(ptr, "none of the %d enum values satisfies the other keywords", len(list))
+		}
+		return fit[g.rng.IntN(len(fit))], nil
 	}
 	types, err := g.types(o, ptr, st)
 	if err != nil {
 		return nil, err
 	}
-	if d, ok := o.get("default"); ok && g.rng.IntN(4) == 0 && fitsTypes(d, types) {
+	if d, ok := o.get("default"); ok && g.rng.IntN(4) == 0 && fitsTypes(d, types) && g.accepts(o, d) {
 		return d, nil
 	}
-	switch t := g.pickType(types, st); t {
+	first := g.pickType(types, st)
+	order := []string{first}
+	for _, t := range types {
+		if t != first {
+			order = append(order, t)
+		}
+	}
+	var fails failures
+	for _, t := range order {
+		v, err := g.typed(t, o, ptr, st)
+		if err == nil {
+			return v, nil
+		}
+		if isFinal(err) {
+			return nil, err
+		}
+		fails.add(err)
+	}
+	return nil, fails.err()
+}
+
+// enumValues returns the distinct values of o's enum that satisfy o's other keywords.
+func (g *generator) enumValues(o *jobj) []any {
+	list, _ := o.m["enum"].([]any)
+	rest := o.without("enum")
+	var fit []any
+	seen := map[string]bool{}
+	for _, v := range list {
+		if k := canonical(v); !seen[k] && g.accepts(rest, v) {
+			seen[k] = true
+			fit = append(fit, v)
+		}
+	}
+	return fit
+}
+
+// typed generates a value of JSON type t for the flat subschema o.
+func (g *generator) typed(t string, o *jobj, ptr string, st genState) (any, error) {
+	switch t {
 	case "null":
 		return nil, nil
 	case "boolean":
@@ -203,13 +364,78 @@ func (g *generator) value(s any, ptr string, st genState) (any, error) {
 	case "object":
 		return g.object(o, ptr, st)
 	default:
-		return nil, schemaErr(ptr, "unknown type %q", t)
+		return nil, finalErr(ptr, "unknown type %q", t)
 	}
 }
 
-// flatten resolves $ref, merges allOf and chooses an anyOf/oneOf branch until none is left at the
-// top of the subschema. It returns the flat subschema, the pointer to report errors at and the
-// state (with $ref expansions counted).
+// branchesOf returns the first anyOf or oneOf left in the flat subschema o (those merged in from
+// allOf wait under altsKey), its branches, and o without it.
+func branchesOf(o *jobj) (kw string, list []any, base *jobj, ok bool) {
+	for _, k := range []string{"anyOf", "oneOf"} {
+		if v, has := o.get(k); has {
+			list, _ = v.([]any)
+			return k, list, o.without(k), true
+		}
+	}
+	alts, _ := o.m[altsKey].([]any)
+	if len(alts) == 0 {
+		return "", nil, nil, false
+	}
+	first, _ := alts[0].(*jobj)
+	base = o.without(altsKey)
+	if len(alts) > 1 {
+		base.set(altsKey, alts[1:])
+	}
+	for _, k := range []string{"anyOf", "oneOf"} {
+		if v, has := first.get(k); has {
+			list, _ = v.([]any)
+			return k, list, base, true
+		}
+	}
+	return "", nil, base, false
+}
+
+// branch generates a value for base combined with one of the branches of its anyOf or oneOf:
+// branches are tried in a random order (deep in a recursion, those without a $ref first) until
+// one gives a value. A branch that conflicts with base, or is empty, only rules itself out.
+func (g *generator) branch(base *jobj, kw string, list []any, ptr string, st genState) (any, error) {
+	if len(list) == 0 {
+		return nil, unsat(ptr, "%s has no subschemas", kw)
+	}
+	var fails failures
+	for _, i := range g.branchOrder(list, st) {
+		at := fmt.Sprintf("%s/%s/%d", ptr, kw, i)
+		m, err := mergeSchemas(base, list[i], at)
+		if err == nil {
+			var v any
+			if v, err = g.value(m, at, st); err == nil {
+				return v, nil
+			}
+		}
+		if isFinal(err) {
+			return nil, err
+		}
+		fails.add(err)
+	}
+	if fails.other != nil {
+		return nil, fails.other
+	}
+	return nil, unsat(ptr, "no %s branch can be satisfied (%s)", kw, reasonOf(fails.unsat))
+}
+
+// reasonOf returns the text of err without the "llmtest: schema at" prefix when it is a
+// *SchemaError.
+func reasonOf(err error) string {
+	var se *SchemaError
+	if errors.As(err, &se) {
+		return se.Pointer + ": " + se.Reason
+	}
+	return err.Error()
+}
+
+// flatten resolves $ref (and $dynamicRef, as a plain $ref) and merges allOf until neither is left
+// at the top of the subschema; anyOf and oneOf are left for value to choose from. It returns the
+// flat subschema, the pointer to report errors at and the state (with $ref expansions counted).
 func (g *generator) flatten(s any, ptr string, st genState) (*jobj, string, genState, error) {
 	for range 1000 {
 		var o *jobj
@@ -222,9 +448,15 @@ func (g *generator) flatten(s any, ptr string, st genState) (*jobj, string, genS
 		case *jobj:
 			o = x
 		default:
-			return nil, ptr, st, schemaErr(ptr, "a schema is an object or a boolean, not a JSON %s", jsonKind(s))
+			return nil, ptr, st, finalErr(ptr, "a schema is an object or a boolean, not a JSON %s", jsonKind(s))
 		}
-		if ref, ok := o.get("$ref"); ok {
+		refKw := "$ref"
+		ref, ok := o.get(refKw)
+		if !ok {
+			refKw = "$dynamicRef"
+			ref, ok = o.get(refKw)
+		}
+		if ok {
 			rs, _ := ref.(string)
 			target, tptr, err := g.resolveRef(rs, ptr)
 			if err != nil {
@@ -232,9 +464,9 @@ func (g *generator) flatten(s any, ptr string, st genState) (*jobj, string, genS
 			}
 			st.refs++
 			if st.refs > genMaxRefs {
-				return nil, ptr, st, schemaErr(ptr, "$ref %q: recursion does not end within %d levels (a required property or a minimum item count always recurses)", rs, genMaxRefs)
+				return nil, ptr, st, schemaErr(ptr, "%s %q: recursion does not end within %d levels (a required property or a minimum item count always recurses)", refKw, rs, genMaxRefs)
 			}
-			rest := o.without("$ref", "$defs", "definitions", "$schema", "$id", "title", "description", "$comment")
+			rest := o.without(refKw, "$defs", "definitions", "$schema", "$id", "$anchor", "$dynamicAnchor", "title", "description", "$comment")
 			if len(rest.keys) == 0 {
 				s, ptr = target, tptr
 				continue
@@ -267,43 +499,31 @@ func (g *generator) flatten(s any, ptr string, st genState) (*jobj, string, genS
 			s = base
 			continue
 		}
-		for _, kw := range []string{"anyOf", "oneOf"} {
-			v, ok := o.get(kw)
-			if !ok {
-				continue
-			}
-			list, _ := v.([]any)
-			if len(list) == 0 {
-				return nil, ptr, st, unsat(ptr, "%s has no subschemas", kw)
-			}
-			i := g.pickBranch(list, st)
-			m, err := mergeSchemas(o.without(kw), list[i], ptr)
-			if err != nil {
-				return nil, ptr, st, err
-			}
-			s, ptr = m, fmt.Sprintf("%s/%s/%d", ptr, kw, i)
-			o = nil
-			break
-		}
-		if o == nil {
-			continue
-		}
 		return o, ptr, st, nil
 	}
-	return nil, ptr, st, schemaErr(ptr, "schema does not flatten (allOf/anyOf nesting too deep)")
+	return nil, ptr, st, finalErr(ptr, "schema does not flatten (allOf nesting too deep)")
 }
 
-// pickBranch chooses an anyOf/oneOf branch: at random, or, deep in a recursion, the first branch
-// that neither refers elsewhere nor nests further (a null, a leaf).
-func (g *generator) pickBranch(list []any, st genState) int {
+// branchOrder returns the order in which to try anyOf/oneOf branches: random, but deep in a
+// recursion the branches that neither refer elsewhere nor nest further (a null, a leaf) first.
+func (g *generator) branchOrder(list []any, st genState) []int {
+	order := g.rng.Perm(len(list))
 	if st.minimal() {
-		for i, b := range list {
-			if o, ok := b.(*jobj); ok && !o.has("$ref") && !mentionsRef(o) {
-				return i
-			}
+		leaf := func(i int) bool {
+			o, ok := list[i].(*jobj)
+			return ok && !mentionsRef(o)
 		}
+		slices.SortStableFunc(order, func(a, b int) int {
+			switch la, lb := leaf(a), leaf(b); {
+			case la && !lb:
+				return -1
+			case lb && !la:
+				return 1
+			}
+			return 0
+		})
 	}
-	return g.rng.IntN(len(list))
+	return order
 }
 
 // mentionsRef reports whether a $ref occurs anywhere inside o.
@@ -311,7 +531,7 @@ func mentionsRef(v any) bool {
 	switch x := v.(type) {
 	case *jobj:
 		for _, k := range x.keys {
-			if k == "$ref" || mentionsRef(x.m[k]) {
+			if k == "$ref" || k == "$dynamicRef" || mentionsRef(x.m[k]) {
 				return true
 			}
 		}
@@ -325,35 +545,76 @@ func mentionsRef(v any) bool {
 	return false
 }
 
-// resolveRef follows a local reference ("#", "#/$defs/Node", any "#/..." JSON pointer).
+// resolveRef follows a reference within the schema: "#", a JSON pointer fragment ("#/$defs/Node",
+// percent-encoded as URI fragments are, "~0" and "~1" escaped as JSON pointers are), or a plain
+// name fragment ("#foo") naming a $anchor or $dynamicAnchor; the part before "#" must be empty or
+// the root's $id.
 func (g *generator) resolveRef(ref, ptr string) (any, string, error) {
-	if ref != "#" && !strings.HasPrefix(ref, "#/") {
-		return nil, ptr, schemaErr(ptr, "$ref %q: only local references (#/...) are supported", ref)
+	base, frag, hasFrag := strings.Cut(ref, "#")
+	if base != "" && (g.rootID == "" || strings.TrimSuffix(g.rootID, "#") != base) || !hasFrag && base == "" {
+		return nil, ptr, finalErr(ptr, "$ref %q: only local references (#/...) are supported", ref)
+	}
+	decoded, err := url.PathUnescape(frag)
+	if err != nil {
+		return nil, ptr, finalErr(ptr, "$ref %q: bad percent-encoding: %v", ref, err)
 	}
 	cur := g.root
-	if ref == "#" {
+	if decoded == "" {
 		return cur, "#", nil
 	}
-	for _, tok := range strings.Split(ref[2:], "/") {
+	if !strings.HasPrefix(decoded, "/") {
+		if v, at, ok := findAnchor(g.root, decoded, "#"); ok {
+			return v, at, nil
+		}
+		return nil, ptr, finalErr(ptr, "$ref %q does not resolve: no $anchor %q", ref, decoded)
+	}
+	for _, tok := range strings.Split(decoded[1:], "/") {
 		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
 		switch x := cur.(type) {
 		case *jobj:
 			v, ok := x.get(tok)
 			if !ok {
-				return nil, ptr, schemaErr(ptr, "$ref %q does not resolve: no %q", ref, tok)
+				return nil, ptr, finalErr(ptr, "$ref %q does not resolve: no %q", ref, tok)
 			}
 			cur = v
 		case []any:
 			i, err := strconv.Atoi(tok)
 			if err != nil || i < 0 || i >= len(x) {
-				return nil, ptr, schemaErr(ptr, "$ref %q does not resolve: bad index %q", ref, tok)
+				return nil, ptr, finalErr(ptr, "$ref %q does not resolve: bad index %q", ref, tok)
 			}
 			cur = x[i]
 		default:
-			return nil, ptr, schemaErr(ptr, "$ref %q does not resolve", ref)
+			return nil, ptr, finalErr(ptr, "$ref %q does not resolve", ref)
 		}
 	}
-	return cur, ref, nil
+	return cur, "#" + frag, nil
+}
+
+// findAnchor finds the subschema whose $anchor or $dynamicAnchor is name, and its pointer.
+func findAnchor(v any, name, at string) (any, string, bool) {
+	switch x := v.(type) {
+	case *jobj:
+		for _, k := range []string{"$anchor", "$dynamicAnchor"} {
+			if a, _ := x.m[k].(string); a == name {
+				return x, at, true
+			}
+		}
+		for _, k := range x.keys {
+			if k == "enum" || k == "const" || k == "default" || k == "examples" {
+				continue // data, not schemas
+			}
+			if r, p, ok := findAnchor(x.m[k], name, at+"/"+escapePointer(k)); ok {
+				return r, p, true
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if r, p, ok := findAnchor(e, name, at+"/"+strconv.Itoa(i)); ok {
+				return r, p, true
+			}
+		}
+	}
+	return nil, "", false
 }
 
 // mergeSchemas combines a and b (flat or not) into one subschema that requires both, as allOf does:
@@ -393,15 +654,20 @@ func mergeSchemas(a any, b any, ptr string) (*jobj, error) {
 				return nil, unsat(ptr, "allOf: types %v and %v have nothing in common", ta, tb)
 			}
 			out.set(k, both)
-		case "properties", "patternProperties", "dependentRequired":
+		case "properties", "patternProperties", "dependentRequired", "dependentSchemas", "dependencies":
 			pa, _ := av.(*jobj)
 			pb, _ := bv.(*jobj)
 			m := pa.clone()
 			for _, name := range pb.keys {
 				if x, ok := m.get(name); ok {
-					if k == "dependentRequired" {
+					_, xs := x.([]any)
+					_, ys := pb.m[name].([]any)
+					switch {
+					case k == "dependentRequired" || xs && ys:
 						m.set(name, unionStrings(x, pb.m[name]))
-					} else {
+					case xs || ys: // draft-07 dependencies mixing a name list and a schema
+						m.set(name, allOf(dependencySchema(x), dependencySchema(pb.m[name])))
+					default:
 						m.set(name, allOf(x, pb.m[name]))
 					}
 				} else {
@@ -468,12 +734,19 @@ func mergeSchemas(a any, b any, ptr string) (*jobj, error) {
 			lb, _ := bv.([]any)
 			out.set(k, append(append([]any(nil), la...), lb...))
 		case "anyOf", "oneOf":
-			all, _ := out.get("allOf")
-			list, _ := all.([]any)
+			// Both sides choose among branches: the second choice waits its turn.
+			alts, _ := out.get(altsKey)
+			list, _ := alts.([]any)
 			sub := newJobj()
 			sub.set(k, bv)
-			out.set("allOf", append(append([]any(nil), list...), sub))
-		case extraPatternsKey:
+			out.set(altsKey, append(append([]any(nil), list...), sub))
+		case "not":
+			if canonical(av) != canonical(bv) {
+				extra, _ := out.get(extraNotsKey)
+				list, _ := extra.([]any)
+				out.set(extraNotsKey, append(append([]any(nil), list...), bv))
+			}
+		case extraPatternsKey, extraNotsKey, altsKey:
 			la, _ := av.([]any)
 			lb, _ := bv.([]any)
 			out.set(k, append(append([]any(nil), la...), lb...))
@@ -483,8 +756,25 @@ func mergeSchemas(a any, b any, ptr string) (*jobj, error) {
 	return out, nil
 }
 
-// extraPatternsKey holds, in a merged subschema, patterns beyond "pattern" that a string must match.
-const extraPatternsKey = "\x00patterns"
+// Keys of merged subschemas that hold what one keyword cannot: patterns beyond "pattern" that a
+// string must match, schemas beyond "not" that it must not, and anyOf/oneOf choices (objects with
+// one anyOf or oneOf key) beyond the one under its own keyword.
+const (
+	extraPatternsKey = "\x00patterns"
+	extraNotsKey     = "\x00nots"
+	altsKey          = "\x00alternatives"
+)
+
+// dependencySchema returns a draft-07 dependencies value as a schema: a list of names becomes
+// {"required": names}.
+func dependencySchema(v any) any {
+	if list, ok := v.([]any); ok {
+		o := newJobj()
+		o.set("required", list)
+		return o
+	}
+	return v
+}
 
 func asSchemaObj(v any, ptr string) (*jobj, error) {
 	switch x := v.(type) {
@@ -564,14 +854,6 @@ func numKw(o *jobj, k string) (float64, bool) {
 	return f, !math.IsNaN(f)
 }
 
-func intKw(o *jobj, k string) (int, bool) {
-	f, ok := numKw(o, k)
-	if !ok || f < 0 {
-		return 0, false
-	}
-	return int(min(f, 1<<30)), true
-}
-
 func isWhole(f float64) bool { return f == math.Trunc(f) && !math.IsInf(f, 0) }
 
 func gcd(a, b float64) float64 {
@@ -579,362 +861,6 @@ func gcd(a, b float64) float64 {
 		a, b = b, math.Mod(a, b)
 	}
 	return a
-}
-
-// types returns the JSON types the subschema allows, inferring them from its keywords when "type"
-// is absent.
-func (g *generator) types(o *jobj, ptr string, st genState) ([]string, error) {
-	var types []string
-	if t, ok := o.get("type"); ok {
-		types = typeSet(t)
-		if len(types) == 0 {
-			return nil, unsat(ptr, "type allows nothing")
-		}
-	} else {
-		hint := func(kws ...string) bool {
-			for _, k := range kws {
-				if o.has(k) {
-					return true
-				}
-			}
-			return false
-		}
-		switch {
-		case hint("properties", "required", "additionalProperties", "patternProperties", "minProperties", "maxProperties", "propertyNames", "dependentRequired"):
-			types = []string{"object"}
-		case hint("items", "prefixItems", "minItems", "maxItems", "uniqueItems", "contains"):
-			types = []string{"array"}
-		case hint("minLength", "maxLength", "pattern", "format", extraPatternsKey):
-			types = []string{"string"}
-		case hint("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"):
-			types = []string{"number"}
-		case st.top:
-			types = []string{"object"}
-		default:
-			types = []string{"string", "integer", "boolean"}
-		}
-	}
-	if o.m["nullable"] == true && !contains(types, "null") {
-		types = append(types, "null")
-	}
-	return types, nil
-}
-
-// pickType chooses among types: null less often than the others, and always when deep in a
-// recursion.
-func (g *generator) pickType(types []string, st genState) string {
-	if len(types) == 1 {
-		return types[0]
-	}
-	var other []string
-	for _, t := range types {
-		if t != "null" {
-			other = append(other, t)
-		}
-	}
-	if len(other) < len(types) && (len(other) == 0 || st.minimal() || g.rng.IntN(4) == 0) {
-		return "null"
-	}
-	return other[g.rng.IntN(len(other))]
-}
-
-// fitsTypes reports whether v is of one of types (for using a default).
-func fitsTypes(v any, types []string) bool {
-	kind := ""
-	switch x := v.(type) {
-	case nil:
-		kind = "null"
-	case bool:
-		kind = "boolean"
-	case string:
-		kind = "string"
-	case []any:
-		kind = "array"
-	case *jobj:
-		kind = "object"
-	case json.Number:
-		if f, err := x.Float64(); err == nil && isWhole(f) && contains(types, "integer") {
-			return true
-		}
-		kind = "number"
-	}
-	return contains(types, kind)
-}
-
-// number generates an integer or a number within the subschema's bounds and multipleOf.
-func (g *generator) number(o *jobj, ptr string, integer bool) (any, error) {
-	lo, hasLo := numKw(o, "minimum")
-	hi, hasHi := numKw(o, "maximum")
-	loEx, hiEx := false, false
-	if v, ok := o.get("exclusiveMinimum"); ok {
-		if v == true { // draft-04
-			loEx = hasLo
-		} else if x := numOf(v); !math.IsNaN(x) && (!hasLo || x >= lo) {
-			lo, hasLo, loEx = x, true, true
-		}
-	}
-	if v, ok := o.get("exclusiveMaximum"); ok {
-		if v == true {
-			hiEx = hasHi
-		} else if x := numOf(v); !math.IsNaN(x) && (!hasHi || x <= hi) {
-			hi, hasHi, hiEx = x, true, true
-		}
-	}
-	if hasLo && hasHi && (lo > hi || lo == hi && (loEx || hiEx)) {
-		return nil, unsat(ptr, "%s %v is not below %s %v", exName("minimum", loEx), lo, exName("maximum", hiEx), hi)
-	}
-	step, hasStep := numKw(o, "multipleOf")
-	if hasStep && step <= 0 {
-		return nil, schemaErr(ptr, "multipleOf %v is not positive", step)
-	}
-	if integer {
-		if hasStep {
-			step = integerStep(o, step)
-		} else {
-			step, hasStep = 1, true
-		}
-	}
-	if !hasStep {
-		return g.float(ptr, lo, hi, hasLo, hasHi, loEx, hiEx)
-	}
-	// Multiples of step: k*step for k in [klo, khi].
-	klo, khi := math.Inf(-1), math.Inf(1)
-	if hasLo {
-		klo = math.Ceil(lo / step)
-		if loEx && klo*step <= lo {
-			klo++
-		}
-	}
-	if hasHi {
-		khi = math.Floor(hi / step)
-		if hiEx && khi*step >= hi {
-			khi--
-		}
-	}
-	span := float64(genDefaultSpan)
-	if step > 1 {
-		span = 10
-	}
-	switch {
-	case !hasLo && !hasHi:
-		klo, khi = 0, span
-	case !hasLo:
-		klo = khi - span
-		if khi >= 0 {
-			klo = max(klo, 0)
-		}
-	case !hasHi:
-		khi = klo + span
-	}
-	if klo > khi {
-		what := "integer"
-		if !integer || step != 1 {
-			what = "multiple of " + strconv.FormatFloat(step, 'f', -1, 64)
-		}
-		return nil, unsat(ptr, "no %s lies between %s %v and %s %v", what, exName("minimum", loEx), lo, exName("maximum", hiEx), hi)
-	}
-	// Multiples of a number with d decimals have at most d decimals: round away float noise.
-	decimals := 0
-	if n, ok := o.m["multipleOf"].(json.Number); ok && !integer {
-		if _, frac, ok := strings.Cut(string(n), "."); ok && !strings.ContainsAny(frac, "eE") {
-			decimals = len(frac)
-		}
-	}
-	mult, _ := numKw(o, "multipleOf")
-	for try := range 64 {
-		var k float64
-		if try < 24 {
-			k = klo + math.Floor(g.rng.Float64()*(khi-klo+1))
-		} else {
-			k = klo + float64(try-24)
-		}
-		k = min(max(k, klo), khi)
-		v := k * step
-		if decimals > 0 {
-			p := math.Pow(10, float64(min(decimals, 15)))
-			v = math.Round(v*p) / p
-		}
-		if !inBounds(v, lo, hi, hasLo, hasHi, loEx, hiEx) {
-			continue
-		}
-		if mult > 0 {
-			if _, f := math.Modf(v / mult); f != 0 {
-				continue
-			}
-		}
-		return formatNumber(v), nil
-	}
-	return nil, schemaErr(ptr, "found no multiple of %v that checks exactly in floating point between %v and %v", mult, lo, hi)
-}
-
-// integerStep returns the smallest positive integer that is a multiple of step (so that k*step is
-// an integer for every k): step itself when it is whole, else step*q for step = p/q in lowest terms.
-func integerStep(o *jobj, step float64) float64 {
-	if isWhole(step) {
-		return step
-	}
-	n, _ := o.m["multipleOf"].(json.Number)
-	r, ok := new(big.Rat).SetString(string(n))
-	if !ok {
-		return math.Ceil(step)
-	}
-	q, _ := new(big.Rat).SetInt(r.Denom()).Float64()
-	return step * q
-}
-
-func exName(name string, ex bool) string {
-	if ex {
-		return "exclusive" + strings.ToUpper(name[:1]) + name[1:]
-	}
-	return name
-}
-
-func inBounds(v, lo, hi float64, hasLo, hasHi, loEx, hiEx bool) bool {
-	if hasLo && (v < lo || loEx && v == lo) {
-		return false
-	}
-	if hasHi && (v > hi || hiEx && v == hi) {
-		return false
-	}
-	return true
-}
-
-// float generates a number with at most two decimals when the bounds leave room for one.
-func (g *generator) float(ptr string, lo, hi float64, hasLo, hasHi, loEx, hiEx bool) (any, error) {
-	switch {
-	case !hasLo && !hasHi:
-		lo, hi = 0, genDefaultSpan
-	case !hasLo:
-		lo = hi - genDefaultSpan
-		if hi >= 0 {
-			lo = max(lo, 0)
-			if lo == hi {
-				lo = hi - genDefaultSpan
-			}
-		}
-	case !hasHi:
-		hi = lo + genDefaultSpan
-	}
-	for range 8 {
-		x := lo + g.rng.Float64()*(hi-lo)
-		for _, v := range []float64{math.Round(x*100) / 100, x} {
-			if inBounds(v, lo, hi, hasLo, hasHi, loEx, hiEx) {
-				return formatNumber(v), nil
-			}
-		}
-	}
-	mid := lo + (hi-lo)/2
-	if inBounds(mid, lo, hi, hasLo, hasHi, loEx, hiEx) {
-		return formatNumber(mid), nil
-	}
-	return nil, unsat(ptr, "no number lies between %v and %v", lo, hi)
-}
-
-func formatNumber(v float64) json.Number {
-	if v == 0 {
-		return "0"
-	}
-	if math.Abs(v) >= 1e21 || math.Abs(v) < 1e-6 {
-		return json.Number(strconv.FormatFloat(v, 'g', -1, 64))
-	}
-	return json.Number(strconv.FormatFloat(v, 'f', -1, 64))
-}
-
-// str generates a string: from its patterns, else its format, else plain letters, within
-// minLength and maxLength (counted in code points).
-func (g *generator) str(o *jobj, ptr string) (any, error) {
-	minL, _ := intKw(o, "minLength")
-	maxL, hasMax := intKw(o, "maxLength")
-	if !hasMax {
-		maxL = -1
-	}
-	if hasMax && minL > maxL {
-		return nil, unsat(ptr, "minLength %d is greater than maxLength %d", minL, maxL)
-	}
-	fits := func(s string) bool {
-		n := utf8.RuneCountInString(s)
-		return n >= minL && (maxL < 0 || n <= maxL)
-	}
-	var patterns []string
-	if p, ok := o.get("pattern"); ok {
-		s, _ := p.(string)
-		patterns = append(patterns, s)
-	}
-	if extra, ok := o.get(extraPatternsKey); ok {
-		for _, p := range extra.([]any) {
-			s, _ := p.(string)
-			patterns = append(patterns, s)
-		}
-	}
-	if len(patterns) > 0 {
-		return g.fromPatterns(patterns, ptr, minL, maxL, fits)
-	}
-	if f, ok := o.m["format"].(string); ok {
-		if s, ok := g.format(f); ok {
-			if fits(s) {
-				return s, nil
-			}
-			return nil, schemaErr(ptr, "a %s string such as %q does not fit minLength %d and maxLength %d", f, s, minL, maxL)
-		}
-	}
-	hi := maxL
-	if hi < 0 {
-		hi = max(minL, 1) + genPlainMaxChars
-	}
-	lo := minL
-	if lo == 0 && hi > 0 {
-		lo = 1
-	}
-	n := lo + g.rng.IntN(hi-lo+1)
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte('a' + g.rng.IntN(26))
-	}
-	return string(b), nil
-}
-
-func (g *generator) fromPatterns(patterns []string, ptr string, minL, maxL int, fits func(string) bool) (any, error) {
-	res := make([]*regexp.Regexp, len(patterns))
-	for i, p := range patterns {
-		re, err := regexp.Compile(p)
-		if err != nil {
-			return nil, schemaErr(ptr, "pattern %q does not compile: %v", p, err)
-		}
-		res[i] = re
-	}
-	tree, err := syntax.Parse(patterns[0], syntax.Perl)
-	if err != nil {
-		return nil, schemaErr(ptr, "pattern %q does not parse: %v", patterns[0], err)
-	}
-	startAnchored, endAnchored := anchors(tree)
-	for try := range genPatternTries {
-		var b strings.Builder
-		g.regex(&b, tree, genMaxRepeat+try*2)
-		s := b.String()
-		// An unanchored pattern matches anywhere, so filler may lengthen the string.
-		if short := minL - utf8.RuneCountInString(s); short > 0 {
-			switch {
-			case !endAnchored:
-				s += strings.Repeat("a", short)
-			case !startAnchored:
-				s = strings.Repeat("a", short) + s
-			}
-		}
-		if !fits(s) {
-			continue
-		}
-		ok := true
-		for _, re := range res {
-			if !re.MatchString(s) {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return s, nil
-		}
-	}
-	return nil, schemaErr(ptr, "found no string matching %q with length between %d and %d", strings.Join(patterns, `" and "`), minL, maxL)
 }
 
 // anchors reports whether a parsed pattern starts with ^ (or \A) and ends with $ (or \z).
@@ -1075,244 +1001,10 @@ func (g *generator) format(f string) (string, bool) {
 		return strconv.Itoa(r.IntN(3)) + "/" + word(), true
 	case "byte":
 		return "aGVsbG8=", true
+	case "int32", "int64":
+		return strconv.Itoa(r.IntN(100000)), true
 	}
 	return "", false
-}
-
-// array generates an array: prefixItems first, then items, within minItems and maxItems.
-func (g *generator) array(o *jobj, ptr string, st genState) (any, error) {
-	var prefix []any
-	prefixKw := "prefixItems"
-	if p, ok := o.get("prefixItems"); ok {
-		prefix, _ = p.([]any)
-	}
-	items, hasItems := o.get("items")
-	itemsKw := "items"
-	if list, ok := items.([]any); ok { // draft-07 tuple form
-		prefix, prefixKw = list, "items"
-		items, hasItems = o.get("additionalItems")
-		itemsKw = "additionalItems"
-	}
-	minI, _ := intKw(o, "minItems")
-	maxI, hasMax := intKw(o, "maxItems")
-	if hasMax && minI > maxI {
-		return nil, unsat(ptr, "minItems %d is greater than maxItems %d", minI, maxI)
-	}
-	if hasItems && items == false {
-		if minI > len(prefix) {
-			return nil, unsat(ptr, "minItems %d but only %d items are allowed", minI, len(prefix))
-		}
-		if !hasMax || maxI > len(prefix) {
-			maxI, hasMax = len(prefix), true
-		}
-	}
-	if !hasMax {
-		maxI = max(minI, len(prefix)) + 3
-	}
-	n := minI
-	if !st.minimal() {
-		lo := minI
-		if lo == 0 && maxI > 0 {
-			lo = 1
-		}
-		n = lo + g.rng.IntN(maxI-lo+1)
-	}
-	cont, hasContains := o.get("contains")
-	out := make([]any, 0, n)
-	seen := map[string]bool{}
-	unique := o.m["uniqueItems"] == true
-	for i := range n {
-		var s any = true
-		at := fmt.Sprintf("%s/%s", ptr, itemsKw)
-		switch {
-		case i < len(prefix):
-			s, at = prefix[i], fmt.Sprintf("%s/%s/%d", ptr, prefixKw, i)
-		case hasItems:
-			s = items
-		}
-		if hasContains && i == len(prefix) {
-			s, at = allOf(s, cont), ptr+"/contains"
-		}
-		var v any
-		var err error
-		for try := 0; ; try++ {
-			v, err = g.value(s, at, st.child())
-			if err != nil {
-				return nil, err
-			}
-			if !unique || !seen[canonical(v)] {
-				break
-			}
-			if try == genUniqueTries {
-				return nil, schemaErr(at, "found no item unlike the %d before it (uniqueItems, minItems %d)", i, minI)
-			}
-		}
-		seen[canonical(v)] = true
-		out = append(out, v)
-	}
-	return out, nil
-}
-
-// object generates an object: required properties always, optional ones by chance (never deep in
-// a recursion), within minProperties and maxProperties, in the schema's property order.
-func (g *generator) object(o *jobj, ptr string, st genState) (any, error) {
-	props, _ := o.m["properties"].(*jobj)
-	if props == nil {
-		props = newJobj()
-	}
-	patternProps, _ := o.m["patternProperties"].(*jobj)
-	addl, hasAddl := o.get("additionalProperties")
-	closed := hasAddl && addl == false
-	minP, _ := intKw(o, "minProperties")
-	maxP, hasMax := intKw(o, "maxProperties")
-	if !hasMax {
-		maxP = math.MaxInt
-	}
-	if minP > maxP {
-		return nil, unsat(ptr, "minProperties %d is greater than maxProperties %d", minP, maxP)
-	}
-	var required []string
-	if r, ok := o.get("required"); ok {
-		for _, x := range unionStrings(r, nil) {
-			required = append(required, x.(string))
-		}
-	}
-	if len(required) > maxP {
-		return nil, unsat(ptr, "%d required properties but maxProperties %d", len(required), maxP)
-	}
-	include := map[string]bool{}
-	for _, k := range required {
-		include[k] = true
-	}
-	// schemaFor returns the subschema of property k and its pointer, or false when k is forbidden.
-	schemaFor := func(k string) (any, string, bool) {
-		if s, ok := props.get(k); ok {
-			return s, ptr + "/properties/" + escapePointer(k), true
-		}
-		if patternProps != nil {
-			for _, p := range patternProps.keys {
-				if re, err := regexp.Compile(p); err == nil && re.MatchString(k) {
-					return patternProps.m[p], ptr + "/patternProperties/" + escapePointer(p), true
-				}
-			}
-		}
-		if closed {
-			return false, ptr, false
-		}
-		if hasAddl {
-			return addl, ptr + "/additionalProperties", true
-		}
-		return true, ptr, true
-	}
-	count := len(include)
-	var optional []string
-	for _, k := range props.keys {
-		if !include[k] && props.m[k] != false {
-			optional = append(optional, k)
-		}
-	}
-	if !st.minimal() {
-		for _, k := range optional {
-			if count < maxP && g.rng.IntN(2) == 0 {
-				include[k] = true
-				count++
-			}
-		}
-	}
-	for _, k := range optional {
-		if count >= minP {
-			break
-		}
-		if !include[k] {
-			include[k] = true
-			count++
-		}
-	}
-	// dependentRequired: a present property brings others along.
-	if dr, ok := o.m["dependentRequired"].(*jobj); ok {
-		for changed := true; changed; {
-			changed = false
-			for _, k := range dr.keys {
-				if !include[k] {
-					continue
-				}
-				for _, d := range unionStrings(dr.m[k], nil) {
-					if !include[d.(string)] {
-						include[d.(string)] = true
-						required = append(required, d.(string))
-						count++
-						changed = true
-					}
-				}
-			}
-		}
-	}
-	out := newJobj()
-	add := func(k string, optional bool) error {
-		s, at, ok := schemaFor(k)
-		if !ok {
-			return unsat(ptr, "property %q is required but additionalProperties is false and no properties or patternProperties entry allows it", k)
-		}
-		v, err := g.value(s, at, st.child())
-		switch {
-		case err == nil:
-			out.set(k, v)
-		case optional && errors.Is(err, ErrUnsatisfiable):
-			// An optional property that cannot exist is left out.
-		default:
-			return err
-		}
-		return nil
-	}
-	isRequired := map[string]bool{}
-	for _, k := range required {
-		isRequired[k] = true
-	}
-	for _, k := range props.keys {
-		if include[k] {
-			if err := add(k, !isRequired[k]); err != nil {
-				return nil, err
-			}
-		}
-	}
-	for _, k := range required {
-		if !out.has(k) {
-			if err := add(k, false); err != nil {
-				return nil, err
-			}
-		}
-	}
-	for i := 1; len(out.keys) < minP; i++ {
-		if closed && patternProps == nil {
-			return nil, unsat(ptr, "minProperties %d but only %d properties are allowed", minP, len(out.keys))
-		}
-		if i > minP+len(props.keys)+8 {
-			return nil, schemaErr(ptr, "found no extra property names for minProperties %d", minP)
-		}
-		k := fmt.Sprintf("extra_%d", i)
-		if patternProps != nil && closed {
-			k = g.propertyName(patternProps, i)
-		}
-		if out.has(k) || props.has(k) {
-			continue
-		}
-		if err := add(k, false); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-// propertyName makes a name matching one of the patternProperties patterns.
-func (g *generator) propertyName(patternProps *jobj, i int) string {
-	p := patternProps.keys[i%len(patternProps.keys)]
-	tree, err := syntax.Parse(p, syntax.Perl)
-	if err != nil {
-		return fmt.Sprintf("extra_%d", i)
-	}
-	var b strings.Builder
-	g.regex(&b, tree, genMaxRepeat)
-	return b.String()
 }
 
 func escapePointer(s string) string {

@@ -1,8 +1,12 @@
 package llmtest_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -232,4 +236,118 @@ func TestCassetteFromGoVCRRecorder(t *testing.T) {
 	rp.AssertComplete(t)
 	assert.Equal(t, wantCall, gotCall)
 	assert.Equal(t, wantAnswer, gotAnswer)
+}
+
+// gzipCassette is chatCassette with its response body stored compressed, as a cassette holds it
+// when recorded below the client's decompression: a YAML !!binary of gzip bytes, with the
+// Content-Encoding header that came with them.
+func gzipCassette(t *testing.T) string {
+	t.Helper()
+	const answer = `{"id":"chatcmpl-llmtest1","object":"chat.completion","created":1735689600,"model":"gpt-4o-2024-08-06","choices":[{"index":0,"message":{"role":"assistant","content":"Bonjour !"},"finish_reason":"stop"}],"usage":{"prompt_tokens":13,"completion_tokens":3,"total_tokens":16}}`
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	_, err := zw.Write([]byte(answer))
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	start := strings.Index(chatCassette, "        body: |\n")
+	end := strings.Index(chatCassette, "        headers:\n            Content-Type:\n                - application/json\n            X-Request-Id")
+	require.True(t, start > 0 && end > start)
+	return chatCassette[:start] +
+		"        body: !!binary " + base64.StdEncoding.EncodeToString(zipped.Bytes()) + "\n" +
+		"        headers:\n            Content-Encoding:\n                - gzip\n" +
+		chatCassette[end+len("        headers:\n"):]
+}
+
+// A cassette whose response body really is gzip replays through langchaingo's real OpenAI client
+// both as a transport and as a server, and raw to a client that asked for gzip itself.
+func TestOpenCassetteGzipBody(t *testing.T) {
+	path := writeFile(t, "gz.yaml", gzipCassette(t))
+	ex, err := llmtest.ReadCassette(path)
+	require.NoError(t, err)
+	require.Len(t, ex, 1)
+	require.True(t, bytes.HasPrefix(ex[0].Response.Body, []byte{0x1f, 0x8b}), "the body stays compressed in the Exchange")
+	ask := &llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "Say hello in French."}}}
+
+	t.Run("transport", func(t *testing.T) {
+		rp, err := llmtest.OpenCassette(path)
+		require.NoError(t, err)
+		resp, err := openAIOver(t, rp.Client()).Generate(context.Background(), ask)
+		require.NoError(t, err)
+		assert.Equal(t, "Bonjour !", resp.Message.Content)
+		require.NoError(t, rp.Err())
+	})
+	t.Run("server", func(t *testing.T) {
+		rp, err := llmtest.OpenCassette(path)
+		require.NoError(t, err)
+		srv := rp.Server(t)
+		m, err := langchaingo.OpenAI("gpt-4o", "sk-test", langchaingo.WithBaseURL(srv.URL+"/v1"), langchaingo.WithHTTPClient(srv.Client()))
+		require.NoError(t, err)
+		resp, err := llm.NonStreaming(m).Generate(context.Background(), ask)
+		require.NoError(t, err)
+		assert.Equal(t, "Bonjour !", resp.Message.Content)
+		require.NoError(t, rp.Err())
+	})
+	t.Run("explicit Accept-Encoding", func(t *testing.T) {
+		rp, err := llmtest.OpenCassette(path)
+		require.NoError(t, err)
+		req, err := http.NewRequest(http.MethodPost, "https://api.openai.com/v1/chat/completions",
+			strings.NewReader(`{"model":"gpt-4o","messages":[{"role":"user","content":"Say hello in French."}]}`))
+		require.NoError(t, err)
+		req.Header.Set("Accept-Encoding", "gzip")
+		resp, err := rp.RoundTrip(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		raw, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		assert.Equal(t, "gzip", resp.Header.Get("Content-Encoding"))
+		assert.Equal(t, ex[0].Response.Body, raw, "a client that asked for gzip gets the bytes as recorded")
+		assert.False(t, resp.Uncompressed)
+	})
+	// A gzip header over a plain body (stored after decoding) is dropped on both paths.
+	plainPath := writeFile(t, "plain.yaml", strings.Replace(chatCassette, "            X-Request-Id:", "            Content-Encoding:\n                - gzip\n            X-Request-Id:", 1))
+	t.Run("header over plain body, server", func(t *testing.T) {
+		rp, err := llmtest.OpenCassette(plainPath)
+		require.NoError(t, err)
+		srv := rp.Server(t)
+		m, err := langchaingo.OpenAI("gpt-4o", "sk-test", langchaingo.WithBaseURL(srv.URL+"/v1"), langchaingo.WithHTTPClient(srv.Client()))
+		require.NoError(t, err)
+		resp, err := llm.NonStreaming(m).Generate(context.Background(), ask)
+		require.NoError(t, err)
+		assert.Equal(t, "Bonjour !", resp.Message.Content)
+	})
+	t.Run("header over plain body, transport", func(t *testing.T) {
+		rp, err := llmtest.OpenCassette(plainPath)
+		require.NoError(t, err)
+		resp, err := openAIOver(t, rp.Client()).Generate(context.Background(), ask)
+		require.NoError(t, err)
+		assert.Equal(t, "Bonjour !", resp.Message.Content)
+	})
+	// The httprr path serves the same way: NewReplay of the same exchange.
+	t.Run("NewReplay", func(t *testing.T) {
+		rp := llmtest.NewReplay(ex)
+		resp, err := openAIOver(t, rp.Client()).Generate(context.Background(), ask)
+		require.NoError(t, err)
+		assert.Equal(t, "Bonjour !", resp.Message.Content)
+	})
+}
+
+// Files that hold no cassette are errors naming the file, not replays of nothing.
+func TestReadCassetteRefusesEmpty(t *testing.T) {
+	for name, content := range map[string]string{
+		"empty.yaml":           "",
+		"blank.yaml":           "\n  \n",
+		"noversion.yaml":       strings.Replace(chatCassette, "version: 2\n", "", 1),
+		"nointeractions.yaml":  "---\nversion: 2\ninteractions: []\n",
+		"nointeractions2.yaml": "---\nversion: 2\n",
+	} {
+		path := writeFile(t, name, content)
+		_, err := llmtest.ReadCassette(path)
+		require.Error(t, err, name)
+		assert.Contains(t, err.Error(), path, name)
+		_, err = llmtest.OpenCassette(path)
+		assert.Error(t, err, name)
+	}
+	_, err := llmtest.ReadCassette(writeFile(t, "v1.yaml", strings.Replace(chatCassette, "version: 2", "version: 1", 1)))
+	require.ErrorIs(t, err, cassette.ErrUnsupportedCassetteFormat)
+	assert.Contains(t, err.Error(), "format version 1")
 }
