@@ -4,9 +4,11 @@ package redact
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -48,7 +50,7 @@ func New(values ...string) *Redactor {
 		if len(strings.TrimSpace(v)) < 8 {
 			continue
 		}
-		for _, e := range encodings(v) {
+		for _, e := range Encodings(v) {
 			if !seen[e] {
 				seen[e] = true
 				keep = append(keep, e)
@@ -122,6 +124,19 @@ type redacted struct {
 
 func (e *redacted) Error() string { return e.msg }
 func (e *redacted) Unwrap() error { return e.err }
+
+// Encodings returns v and the other spellings it takes in JSON strings (escaped, with and
+// without HTML escaping, quotes left out), URLs (query and path escaping) and base64 (standard
+// and URL alphabets, padded and not), without duplicates or empty strings, longest first.
+func Encodings(v string) []string {
+	out := encodings(v)
+	for _, e := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		out = append(out, e.EncodeToString([]byte(v)))
+	}
+	out = slices.DeleteFunc(out, func(s string) bool { return s == "" })
+	slices.SortStableFunc(out, func(a, b string) int { return len(b) - len(a) })
+	return slices.Compact(out)
+}
 
 // encodings returns v and the other spellings it takes in JSON strings and URLs.
 func encodings(v string) []string {

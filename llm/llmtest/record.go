@@ -2,8 +2,6 @@ package llmtest
 
 import (
 	"bytes"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/autogpt-go/agent/internal/httprr"
+	"github.com/autogpt-go/agent/internal/redact"
 )
 
 // RecordEnv is the environment variable that switches RecordOrReplay to recording: set it to "1".
@@ -59,32 +58,14 @@ func isCredentialParam(name string) bool {
 	return false
 }
 
-// secretForms returns the encodings of secret an HTTPRecorder scrubs: the secret itself, its
-// url.QueryEscape and url.PathEscape forms, its JSON string escapes (with and without HTML
-// escaping, quotes left out), and its standard and URL base64 encodings (padded and unpadded);
-// without duplicates, longest first.
+// secretForms returns the encodings of secret an HTTPRecorder scrubs (redact.Encodings): the
+// secret itself, its url.QueryEscape and url.PathEscape forms, its JSON string escapes (with and
+// without HTML escaping, quotes left out), and its standard and URL base64 encodings (padded and
+// unpadded); without duplicates, longest first.
 func secretForms(secret string) [][]byte {
-	forms := []string{secret, url.QueryEscape(secret), url.PathEscape(secret)}
-	if b, err := json.Marshal(secret); err == nil {
-		forms = append(forms, string(b[1:len(b)-1]))
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if enc.Encode(secret) == nil {
-		b := bytes.TrimSpace(buf.Bytes())
-		forms = append(forms, string(b[1:len(b)-1]))
-	}
-	for _, e := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
-		forms = append(forms, e.EncodeToString([]byte(secret)))
-	}
-	slices.SortStableFunc(forms, func(a, b string) int { return len(b) - len(a) })
-	forms = slices.Compact(forms)
-	out := make([][]byte, 0, len(forms))
-	for _, f := range forms {
-		if f != "" {
-			out = append(out, []byte(f))
-		}
+	var out [][]byte
+	for _, f := range redact.Encodings(secret) {
+		out = append(out, []byte(f))
 	}
 	return out
 }
