@@ -120,8 +120,10 @@ type Config struct {
 	LoopStopAfter int
 	// Secrets are values (API keys, passwords) to redact from events, errors and step records,
 	// beside well-known credential shapes (sk-..., AKIA..., ghp_..., bearer tokens, PEM private
-	// keys) and the keys of a Model that has a Secrets() []string method (llm/langchaingo does).
-	// The model itself still sees what tools return.
+	// keys) and the keys of a Model that has a Secrets() []string method (llm/langchaingo does),
+	// in their raw, JSON-escaped, URL-escaped and base64 spellings. The model itself still sees
+	// what tools return, and the run's history (RunState.Messages, which the model reads again on
+	// the next step or after Resume) keeps the original texts: store saved runs accordingly.
 	Secrets []string
 	// Hooks run around model and tool calls.
 	Hooks Hooks
@@ -639,6 +641,7 @@ func (a *Agent) step(ctx context.Context, st *RunState, emit func(Event)) (done 
 		if err != nil {
 			rec.Error = a.red.String(err.Error())
 		}
+		a.redactRecord(&rec)
 		st.Steps = append(st.Steps, rec)
 	}
 	defer func() {
@@ -942,4 +945,32 @@ func (m *stepModel) stream(ctx context.Context, s llm.Streamer, req *llm.Request
 		return nil, errors.New("agent: model stream ended without a final response")
 	}
 	return final, nil
+}
+
+// redactRecord removes secrets from a step record's texts (messages, thoughts, tool-call arguments
+// and results). The record's slices are the step's own copies; the history in Memory keeps the
+// original texts, which the model must see again.
+func (a *Agent) redactRecord(rec *StepRecord) {
+	rec.Thought = a.red.String(rec.Thought)
+	if t := rec.Thoughts; t != nil {
+		c := *t
+		c.Text, c.Reasoning, c.Plan = a.red.String(c.Text), a.red.String(c.Reasoning), a.red.String(c.Plan)
+		c.Criticism, c.Speak = a.red.String(c.Criticism), a.red.String(c.Speak)
+		rec.Thoughts = &c
+	}
+	for i := range rec.Messages {
+		m := &rec.Messages[i]
+		m.Content = a.red.String(m.Content)
+		if len(m.ToolCalls) > 0 {
+			m.ToolCalls = slices.Clone(m.ToolCalls)
+			for k := range m.ToolCalls {
+				m.ToolCalls[k].Arguments = a.red.String(m.ToolCalls[k].Arguments)
+			}
+		}
+	}
+	for i := range rec.ToolCalls {
+		c := &rec.ToolCalls[i]
+		c.Call.Arguments = a.red.String(c.Call.Arguments)
+		c.Result.Content = a.red.String(c.Result.Content)
+	}
 }

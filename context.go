@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"unicode/utf8"
 
 	"github.com/autogpt-go/agent/llm"
@@ -127,7 +128,13 @@ func (a *Agent) counter() (*llm.Counter, error) {
 	cc.once.Do(func() {
 		cc.c, cc.err = llm.NewCounterFor(a.info)
 		if !a.infoKnown && a.log != nil {
-			a.log.Warn("agent: unknown model; token counts are estimates with the registry's fallback",
+			// A model with no name at all is a test double or a host that chose not to say:
+			// nothing to warn about.
+			level := slog.LevelWarn
+			if a.info.Name == "" {
+				level = slog.LevelDebug
+			}
+			a.log.Log(context.Background(), level, "agent: unknown model; token counts are estimates with the registry's fallback",
 				"model", a.info.Name, "context_window", a.info.ContextWindow)
 		}
 	})

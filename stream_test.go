@@ -427,3 +427,24 @@ func TestStreamedSecretsSplitAcrossDeltasAreRedacted(t *testing.T) {
 	require.Equal(t, agent.EventFinal, final.Kind)
 	assert.Equal(t, "done: [redacted]", final.Text)
 }
+
+// TestStepRecordsAreRedacted: step records (messages, thoughts, tool-call arguments and results),
+// as Result.Steps and saved runs carry them, hold no secret; the history keeps it for the model.
+func TestStepRecordsAreRedacted(t *testing.T) {
+	const secret = "hunter2-XYZZY-42"
+	model := llmtest.NewScript(
+		llmtest.TextAndCalls("I will echo "+secret, llmtest.Call("echo", `{"text":"`+secret+`"}`)),
+		llmtest.Text("The key is "+secret+"."),
+	)
+	a := newAgent(t, agent.Config{Model: model, Tools: []agent.Tool{echoTool()}, Secrets: []string{secret}})
+	res, err := a.Run(context.Background(), "echo it")
+	require.NoError(t, err)
+	assert.Contains(t, res.Answer, secret, "the host gets the real answer")
+	steps, err := json.Marshal(res.Steps)
+	require.NoError(t, err)
+	assert.NotContains(t, string(steps), secret)
+	assert.Contains(t, string(steps), "[redacted]")
+	history, err := res.State.History(context.Background())
+	require.NoError(t, err)
+	assert.Contains(t, history[len(history)-2].Content, secret, "the model's history keeps the tool result")
+}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/autogpt-go/agent/llm"
 	"github.com/google/jsonschema-go/jsonschema"
@@ -696,8 +697,12 @@ func (a *Agent) execute(ctx context.Context, st *RunState, calls []llm.ToolCall,
 			h(ctx, r.Call, r.Result)
 		}
 		if a.log != nil {
-			a.log.DebugContext(ctx, "tool call", "run", st.ID, "step", step, "tool", r.Call.Name, "tool_call_id", r.Call.ID,
-				"is_error", r.Result.IsError, "abandoned", r.Abandoned, "duration", r.Duration)
+			attrs := []any{"run", st.ID, "step", step, "tool", r.Call.Name, "tool_call_id", r.Call.ID,
+				"is_error", r.Result.IsError, "abandoned", r.Abandoned, "duration", r.Duration}
+			if r.Result.IsError {
+				attrs = append(attrs, "error", shortText(r.Result.Content, 300))
+			}
+			a.log.DebugContext(ctx, "tool call", attrs...)
 		}
 		emit(Event{Kind: EventToolResult, Step: step, ToolCall: &r.Call, ToolCallID: r.Call.ID, ToolResult: &r.Result, Duration: r.Duration})
 	}
@@ -857,4 +862,15 @@ func ctxEndText(run, call context.Context, timeout time.Duration) string {
 		return fmt.Sprintf("timed out after %v", timeout)
 	}
 	return "cancelled (" + call.Err().Error() + ")"
+}
+
+// shortText returns s cut to at most n bytes at a rune boundary, with "..." when cut.
+func shortText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }

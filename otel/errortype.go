@@ -3,10 +3,12 @@ package otel
 import (
 	"context"
 	"errors"
+	"reflect"
 
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 
 	agent "github.com/autogpt-go/agent"
+	redaction "github.com/autogpt-go/agent/internal/redact"
 )
 
 // sentinels are the agent package's errors a run can end with, with the error.type they get.
@@ -55,5 +57,28 @@ func ErrorType(err error) string {
 	case errors.Is(err, context.Canceled):
 		return "context.Canceled"
 	}
-	return semconv.ErrorType(err).Value.AsString()
+	return semconv.ErrorType(unwrapRedaction(err)).Value.AsString()
+}
+
+// unwrapRedaction removes the agent's redaction wrappers and the fmt.Errorf wrappers around them,
+// so an error's class does not depend on whether its message held a secret.
+func unwrapRedaction(err error) error {
+	e := err
+	for redaction.IsWrapper(e) || isFmtWrap(e) {
+		inner := errors.Unwrap(e)
+		if inner == nil {
+			break
+		}
+		e = inner
+	}
+	return e
+}
+
+// isFmtWrap reports whether e is a fmt.Errorf wrapper (its type lives in package fmt).
+func isFmtWrap(e error) bool {
+	t := reflect.TypeOf(e)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.PkgPath() == "fmt"
 }

@@ -6,11 +6,14 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Mask replaces each secret found.
@@ -123,6 +126,13 @@ type redacted struct {
 }
 
 func (e *redacted) Error() string { return e.msg }
+
+// IsWrapper reports whether err is the wrapper Error puts around an error whose message it
+// redacted (a class of error that says nothing about the failure: observers skip it).
+func IsWrapper(err error) bool {
+	_, ok := err.(*redacted)
+	return ok
+}
 func (e *redacted) Unwrap() error { return e.err }
 
 // Encodings returns v and the other spellings it takes in JSON strings (escaped, with and
@@ -151,5 +161,38 @@ func encodings(v string) []string {
 			out = append(out, q[1:len(q)-1]) // without the quotes
 		}
 	}
+	if ascii := asciiJSON(v, "%04x"); ascii != "" {
+		out = append(out, ascii, asciiJSON(v, "%04X"))
+	}
 	return append(out, url.QueryEscape(v), url.PathEscape(v))
+}
+
+// asciiJSON returns v as the inside of a JSON string written in ASCII only (non-ASCII characters
+// as \uXXXX escapes, surrogate pairs above U+FFFF, hex digits by format), as Python's json and
+// other encoders with an ASCII option write it; "" when v is ASCII (the other forms cover it).
+func asciiJSON(v, format string) string {
+	var b strings.Builder
+	ascii := true
+	for _, r := range v {
+		if r == '<' || r == '>' || r == '&' {
+			b.WriteRune(r)
+			continue
+		}
+		if r < utf8.RuneSelf {
+			q, _ := json.Marshal(string(r))
+			b.Write(q[1 : len(q)-1])
+			continue
+		}
+		ascii = false
+		if r > 0xFFFF {
+			r1, r2 := utf16.EncodeRune(r)
+			fmt.Fprintf(&b, "\\u"+format+"\\u"+format, r1, r2)
+			continue
+		}
+		fmt.Fprintf(&b, "\\u"+format, r)
+	}
+	if ascii {
+		return ""
+	}
+	return b.String()
 }

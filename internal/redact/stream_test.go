@@ -82,3 +82,20 @@ func TestStreamPassesOrdinaryTextWithLittleDelay(t *testing.T) {
 		t.Fatalf("a run past MaxHold is released: got %d bytes", len(out))
 	}
 }
+
+func TestEncodedSpellingsAreRedacted(t *testing.T) {
+	r := New("päss-wörd-Ωmega", `emoji🎉<k>"ey"`)
+	for _, text := range []string{
+		`{"body":"p\u00e4ss-w\u00f6rd-\u03a9mega"}`,
+		`{"body":"p\u00E4ss-w\u00F6rd-\u03A9mega"}`,
+		`{"body":"emoji\ud83c\udf89<k>\"ey\""}`,
+		`{"body":"emoji🎉\u003ck\u003e\"ey\""}`,
+		`?q=p%C3%A4ss-w%C3%B6rd-%CE%A9mega`,
+		`cMOkc3Mtd8O2cmQtzqltZWdh`,
+	} {
+		got := r.String(text)
+		if !strings.Contains(got, Mask) {
+			t.Errorf("%s: not redacted: %s", text, got)
+		}
+	}
+}
