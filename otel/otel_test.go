@@ -845,3 +845,25 @@ func TestContentRedactsEscapedSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorTypeIgnoresRedaction: an error whose message held a secret has the same error.type as
+// the same error without one.
+func TestErrorTypeIgnoresRedaction(t *testing.T) {
+	for _, secret := range []bool{false, true} {
+		tp, exp := newProvider(t)
+		msg := "upstream failed"
+		if secret {
+			msg += " for key hunter2-XYZZY-42"
+		}
+		a, err := agent.New(agent.Config{Model: llmtest.NewScript(llmtest.Fail(fmt.Errorf("call: %w", errors.New(msg)))),
+			Secrets: []string{"hunter2-XYZZY-42"}, Tracer: otel.New(otel.WithTracerProvider(tp))})
+		require.NoError(t, err)
+		_, err = a.Run(context.Background(), "go")
+		require.Error(t, err)
+		spans := exp.GetSpans()
+		require.NotEmpty(t, spans)
+		for _, s := range spans {
+			assert.Equal(t, "*errors.errorString", attrs(s)["error.type"].AsString(), "%s (secret %v)", s.Name, secret)
+		}
+	}
+}
