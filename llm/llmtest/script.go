@@ -96,6 +96,9 @@ func Assemble(chunks []llm.Chunk) (*llm.Response, error) {
 		if d.Index < 0 {
 			return nil, fmt.Errorf("llmtest: chunk %d: tool-call index %d is negative", i, d.Index)
 		}
+		if d.Index > len(calls) {
+			return nil, fmt.Errorf("llmtest: chunk %d: tool-call index %d skips %d", i, d.Index, len(calls))
+		}
 		for len(calls) <= d.Index {
 			calls = append(calls, llm.ToolCall{})
 			args = append(args, nil)

@@ -51,6 +51,7 @@ func TestAssemble(t *testing.T) {
 	for name, chunks := range map[string][]llm.Chunk{
 		"negative index": {delta(-1, "x", "add", "")},
 		"gap":            {delta(0, "a", "add", ""), delta(2, "b", "add", "")},
+		"huge index":     {delta(1<<40, "a", "add", "")},
 		"two ids":        {delta(0, "a", "add", ""), delta(0, "b", "", "")},
 		"two names":      {delta(0, "a", "add", ""), delta(0, "", "sub", "")},
 		"after final":    {{Response: final}, {Text: "late"}},
