@@ -23,6 +23,10 @@ const (
 	DefaultMaxSteps = 20
 	// DefaultMaxParallelTools bounds the tool calls of one step that run at once.
 	DefaultMaxParallelTools = 8
+	// DefaultMaxToolCallsPerStep bounds the tool calls one model answer may have executed. Models
+	// make a handful of parallel calls; an answer with hundreds is broken or hostile, and their
+	// results could not fit the context window anyway.
+	DefaultMaxToolCallsPerStep = 64
 	// DefaultModelTimeout bounds one model call (a whole streamed answer included).
 	DefaultModelTimeout = 10 * time.Minute
 	// DefaultToolTimeout is how long one tool call may run before its context is cancelled.
@@ -69,6 +73,10 @@ type Config struct {
 	// MaxParallelTools bounds how many tool calls of one step run at once; 0 means
 	// DefaultMaxParallelTools (8); 1 runs them one after another.
 	MaxParallelTools int
+	// MaxToolCallsPerStep bounds the tool calls of one step that execute, in call order; each
+	// call past it gets an error result ("not executed") and never runs. 0 means
+	// DefaultMaxToolCallsPerStep (64); negative means no bound.
+	MaxToolCallsPerStep int
 	// ModelTimeout bounds one model call, in wall time; 0 means DefaultModelTimeout (10 minutes),
 	// negative means no timeout (the run's context still applies). A call that times out ends the
 	// step with an error matching context.DeadlineExceeded.
@@ -176,6 +184,7 @@ type Agent struct {
 	systemPrompt string
 	maxSteps     int
 	parallel     int
+	maxCalls     int // per step; 0: no bound
 	modelTimeout time.Duration
 	toolTimeout  time.Duration
 	grace        time.Duration
@@ -289,6 +298,7 @@ func New(cfg Config) (*Agent, error) {
 		}
 	}
 	a.loopWarn, a.loopStop = threshold(cfg.LoopWarnAfter, DefaultLoopWarnAfter), threshold(cfg.LoopStopAfter, DefaultLoopStopAfter)
+	a.maxCalls = threshold(cfg.MaxToolCallsPerStep, DefaultMaxToolCallsPerStep)
 	a.counterCell = &counterCell{}
 	if err := a.setAccounting(cfg); err != nil {
 		return nil, err

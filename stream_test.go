@@ -448,3 +448,35 @@ func TestStepRecordsAreRedacted(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, history[len(history)-2].Content, secret, "the model's history keeps the tool result")
 }
+
+// TestToolCallsPerStepAreBounded: an answer with more calls than MaxToolCallsPerStep runs the
+// first ones; every other call gets an error result and never runs.
+func TestToolCallsPerStepAreBounded(t *testing.T) {
+	calls := make([]llm.ToolCall, 70)
+	for i := range calls {
+		calls[i] = llmtest.Call("add", `{"a":1,"b":1}`)
+	}
+	for _, tc := range []struct {
+		limit, want int
+	}{{0, agent.DefaultMaxToolCallsPerStep}, {5, 5}, {-1, 70}} {
+		var n int64
+		var mu sync.Mutex
+		add := agent.NewTool("add", "Adds.", func(ctx context.Context, in addArgs) (int, error) {
+			mu.Lock()
+			n++
+			mu.Unlock()
+			return in.A + in.B, nil
+		})
+		model := llmtest.NewScript(llmtest.Calls(calls...), llmtest.Text("done"))
+		a := newAgent(t, agent.Config{Model: model, Tools: []agent.Tool{add}, MaxToolCallsPerStep: tc.limit})
+		res, err := a.Run(context.Background(), "go")
+		require.NoError(t, err)
+		assert.Equal(t, int64(tc.want), n, "limit %d", tc.limit)
+		recs := res.Steps[0].ToolCalls
+		require.Len(t, recs, 70, "every call has a result")
+		for i, r := range recs {
+			assert.Equal(t, i >= tc.want, r.Result.IsError, "call %d", i)
+		}
+		assertPaired(t, model.Requests()[1].Messages)
+	}
+}

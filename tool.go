@@ -629,6 +629,10 @@ func (a *Agent) execute(ctx context.Context, st *RunState, calls []llm.ToolCall,
 			j.fail("not executed: the run was cancelled (" + err.Error() + ")")
 			continue
 		}
+		if a.maxCalls > 0 && i >= a.maxCalls {
+			j.fail(fmt.Sprintf("not executed: this answer has %d tool calls and at most %d run per step; make fewer calls at once", len(calls), a.maxCalls))
+			continue
+		}
 		if n := st.countRepeat(c, step); a.loopStop > 0 && n >= a.loopStop {
 			hookErr = fmt.Errorf("%w: %s was called %d times in a row with the same arguments", ErrLoopDetected, c.Name, n)
 			j.fail(fmt.Sprintf("not executed: this is call %d in a row of %s with the same arguments; the run stops (loop detected)", n, c.Name))

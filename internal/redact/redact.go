@@ -74,8 +74,8 @@ func New(values ...string) *Redactor {
 
 // String returns s with every configured secret and every well-known credential replaced by Mask.
 func (r *Redactor) String(s string) string {
-	if r != nil && r.values != nil {
-		s = r.values.Replace(s)
+	if r != nil && r.values != nil && r.containsSecret(s) {
+		s = r.values.Replace(s) // a generic Replacer allocates even when it replaces nothing
 	}
 	if !mayMatch(s) {
 		return s
@@ -195,4 +195,14 @@ func asciiJSON(v, format string) string {
 		return ""
 	}
 	return b.String()
+}
+
+// containsSecret reports whether s holds one of the configured secrets (in any spelling).
+func (r *Redactor) containsSecret(s string) bool {
+	for _, v := range r.secrets {
+		if strings.Contains(s, v) {
+			return true
+		}
+	}
+	return false
 }

@@ -5,10 +5,16 @@ import (
 	"unicode/utf8"
 )
 
-// MaxHold is the most bytes a Stream holds back waiting for a credential to end. A run of
-// credential characters longer than this (a long base64 blob, say) is released as it is, redacted
-// as far as it goes: a credential inside such a run may then be split across two outputs.
+// MaxHold is the most bytes a Stream holds back waiting for a secret to end (an open PEM block,
+// a configured secret); a trailing run of credential characters is held up to MaxRunHold. Longer
+// text is released as it is, redacted as far as it goes: a secret inside it may then be split
+// across two outputs. Holding costs time per Write in proportion to what is held.
 const MaxHold = 8 << 10
+
+// MaxRunHold is the most bytes of a trailing run of credential characters (letters, digits and
+// -_.~+/=: an unfinished word, key or token) a Stream holds back. Real credentials are far
+// shorter (an OpenAI project key is about 170 bytes); a longer run is a blob, released as it comes.
+const MaxRunHold = 1 << 10
 
 // Stream redacts a text that arrives in pieces (a model's streamed deltas), so that a secret split
 // across pieces is still found: Write returns the redacted text that is safe to pass on now and
@@ -16,26 +22,43 @@ const MaxHold = 8 << 10
 // outputs concatenated equal r.String of the pieces concatenated, except past MaxHold. A Stream is
 // not safe for concurrent use.
 type Stream struct {
-	r    *Redactor
-	held string
+	r     *Redactor
+	held  []byte
+	inRun bool // held is all credential characters, at most MaxRunHold of them
 }
 
 // NewStream returns a Stream that redacts with r.
 func (r *Redactor) NewStream() *Stream { return &Stream{r: r} }
 
 // Write adds piece and returns the redacted text now safe to pass on ("" while everything is held).
+// Its cost is proportional to len(piece), amortized: a piece that only extends a held run of
+// credential characters is appended without a scan.
 func (s *Stream) Write(piece string) string {
-	buf := s.held + piece
+	s.held = append(s.held, piece...)
+	if s.inRun && len(s.held) <= MaxRunHold && allCredential(piece) {
+		return "" // the run goes on: the cut stays at its start
+	}
+	buf := string(s.held)
 	cut := s.r.safePrefix(buf)
-	s.held = buf[cut:]
+	s.held = append(s.held[:0], buf[cut:]...)
+	s.inRun = allCredential(buf[cut:])
 	return s.r.String(buf[:cut])
 }
 
 // Flush returns the held text, redacted, and empties the Stream.
 func (s *Stream) Flush() string {
-	out := s.r.String(s.held)
-	s.held = ""
+	out := s.r.String(string(s.held))
+	s.held, s.inRun = s.held[:0], false
 	return out
+}
+
+func allCredential(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !credentialByte(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // credentialByte reports whether b can be part of a well-known credential (the characters of the
@@ -65,8 +88,13 @@ func bearerBefore(s string) int {
 // before it), an unterminated PEM private-key block, or a suffix that starts a configured secret.
 func (r *Redactor) safePrefix(buf string) int {
 	cut := len(buf)
-	for cut > 0 && credentialByte(buf[cut-1]) {
+	for cut > 0 && credentialByte(buf[cut-1]) && len(buf)-cut <= MaxRunHold {
 		cut--
+	}
+	if len(buf)-cut > MaxRunHold {
+		// A blob, not a credential: release all but the last half, so that the next scan is
+		// MaxRunHold/2 bytes away (amortized constant cost per byte).
+		cut = len(buf) - MaxRunHold/2
 	}
 	if i := bearerBefore(buf[:cut]); i >= 0 {
 		cut = i
