@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/tmc/langchaingo/llms"
@@ -27,9 +28,13 @@ type call struct {
 	family          string
 	omitTemperature bool
 	schemas         []json.RawMessage
-	toolChoice      json.RawMessage   // Anthropic only: the tool_choice object to add
-	toolArgs        map[string]string // Anthropic only: tool-call id -> arguments to send verbatim
-	toolErrors      map[string]bool   // Anthropic only: tool-call id -> is_error
+	toolChoice      json.RawMessage // Anthropic only: the tool_choice object to add
+	// Anthropic only, by position (not by id, which two calls may share or lack): per tool call of
+	// the request, in order, its arguments to send verbatim ("" to leave langchaingo's); per tool
+	// result, in order, whether it is an error. fixBlocks: some entry asks for a change.
+	toolArgs   []string
+	toolErrors []bool
+	fixBlocks  bool
 }
 
 func invalid(format string, args ...any) error {
@@ -193,16 +198,12 @@ func (c *call) anthropicMessages(in []llm.Message) ([]llms.MessageContent, error
 				out = append(out, llms.TextParts(llms.ChatMessageTypeAI, msg.Content))
 			}
 			for _, tc := range msg.ToolCalls {
-				args := "{}"
+				args, verbatim := "{}", ""
 				if isJSONObject(tc.Arguments) {
-					args = tc.Arguments
-					if tc.ID != "" {
-						if c.toolArgs == nil {
-							c.toolArgs = map[string]string{}
-						}
-						c.toolArgs[tc.ID] = tc.Arguments
-					}
+					args, verbatim = tc.Arguments, tc.Arguments
+					c.fixBlocks = true
 				}
+				c.toolArgs = append(c.toolArgs, verbatim)
 				out = append(out, llms.MessageContent{
 					Role:  llms.ChatMessageTypeAI,
 					Parts: []llms.ContentPart{toolCallPart(tc, args)},
@@ -215,12 +216,8 @@ func (c *call) anthropicMessages(in []llm.Message) ([]llms.MessageContent, error
 			if err != nil {
 				return nil, err
 			}
-			if msg.IsError {
-				if c.toolErrors == nil {
-					c.toolErrors = map[string]bool{}
-				}
-				c.toolErrors[msg.ToolCallID] = true
-			}
+			c.toolErrors = append(c.toolErrors, msg.IsError)
+			c.fixBlocks = c.fixBlocks || msg.IsError
 			out = append(out, llms.MessageContent{Role: llms.ChatMessageTypeTool, Parts: []llms.ContentPart{part}})
 		default:
 			return nil, invalid("message %d has unknown role %q", i, msg.Role)
@@ -273,16 +270,21 @@ func isReasoningModel(name string) bool {
 
 // convertResponse merges all choices into one assistant message. Anthropic's client returns one
 // choice per content block, each carrying the usage of the whole message, so usage is taken once
-// (from the first choice that has it), never summed.
+// (from the first choice that has it), never summed. What this package's HTTP layer read of the
+// reply overrides langchaingo's reading: a stream's text and tool calls, an Anthropic message's
+// tool calls (their input verbatim), an OpenAI message's legacy function_call. Tool calls are
+// matched by position, never by id. For a model built by this package's constructors, a tool
+// call without a name fails the call with ErrIncompleteResponse.
 func (m *Model) convertResponse(resp *llms.ContentResponse, w *wire) (*llm.Response, error) {
 	if resp == nil || len(resp.Choices) == 0 {
 		return nil, ErrEmptyResponse
 	}
+	raw, parsed := w.parsed()
 	out := &llm.Response{Message: llm.Message{Role: llm.RoleAssistant}}
-	var text strings.Builder
+	var text pieces
 	var stop string
 	haveUsage := false
-	for _, ch := range resp.Choices {
+	for i, ch := range resp.Choices {
 		if ch == nil {
 			continue
 		}
@@ -297,6 +299,9 @@ func (m *Model) convertResponse(resp *llms.ContentResponse, w *wire) (*llm.Respo
 				Arguments: tc.FunctionCall.Arguments,
 			})
 		}
+		if parsed && len(ch.ToolCalls) == 0 && i < len(raw.fnCalls) && raw.fnCalls[i] != nil {
+			out.Message.ToolCalls = append(out.Message.ToolCalls, *raw.fnCalls[i]) // legacy function_call
+		}
 		if stop == "" {
 			stop = ch.StopReason
 		}
@@ -309,20 +314,25 @@ func (m *Model) convertResponse(resp *llms.ContentResponse, w *wire) (*llm.Respo
 	}
 	out.Message.Content = text.String()
 
-	if raw, ok := w.parsed(); ok {
+	if parsed {
 		if raw.model != "" {
 			out.Model = raw.model
 		}
-		if raw.toolCalls != nil { // OpenAI stream: the raw events are authoritative
-			out.Message.ToolCalls = raw.toolCalls
+		if raw.hasText { // a stream: langchaingo got an empty text
+			out.Message.Content = raw.text
 		}
-		for i, tc := range out.Message.ToolCalls {
-			if args, ok := raw.args[tc.ID]; ok { // Anthropic: the arguments as the model wrote them
-				out.Message.ToolCalls[i].Arguments = args
-			}
+		if raw.toolCalls != nil { // the raw reply is authoritative
+			out.Message.ToolCalls = raw.toolCalls
 		}
 		if stop == "" {
 			stop = raw.stop
+		}
+	}
+	if m.wired {
+		for i, tc := range out.Message.ToolCalls {
+			if tc.Name == "" {
+				return nil, fmt.Errorf("%w: tool call %d (id %q) has no name", ErrIncompleteResponse, i, tc.ID)
+			}
 		}
 	}
 	out.FinishReason = normalizeFinish(stop, len(out.Message.ToolCalls) > 0)
@@ -389,7 +399,7 @@ func usageFromInfo(info map[string]any) (llm.Usage, bool) {
 		out, _ := intKey(info, "OutputTokens")
 		created, _ := intKey(info, "CacheCreationInputTokens")
 		read, _ := intKey(info, "CacheReadInputTokens")
-		return llm.Usage{InputTokens: in + created + read, OutputTokens: out, CachedInputTokens: read}, true
+		return llm.Usage{InputTokens: addCounts(addCounts(in, created), read), OutputTokens: out, CachedInputTokens: read}, true
 	}
 	if in, ok := intKey(info, "PromptTokens"); ok {
 		u := llm.Usage{InputTokens: in}
@@ -417,16 +427,15 @@ func firstInt(info map[string]any, keys ...string) int {
 func intKey(info map[string]any, key string) (int, bool) {
 	switch v := info[key].(type) {
 	case int:
-		return v, true
+		return max(v, 0), true
 	case int32:
-		return int(v), true
+		return max(int(v), 0), true
 	case int64:
-		return int(v), true
+		return max(int(v), 0), true
 	case float64:
-		return int(v), true
+		return tokenCount([]byte(strconv.FormatFloat(v, 'f', -1, 64))), true
 	case json.Number:
-		n, err := v.Int64()
-		return int(n), err == nil
+		return tokenCount([]byte(v)), true
 	}
 	return 0, false
 }

@@ -39,7 +39,7 @@ var (
 )
 
 // APIError is a non-200 HTTP reply from the provider, or an error event inside a streamed 200
-// reply (StatusCode is then 200), as read by this package's HTTP layer (models built by OpenAI,
+// reply or a 200 reply whose JSON body is an error object (StatusCode is then 200), as read by this package's HTTP layer (models built by OpenAI,
 // OpenAICompatible, Anthropic or FromEnv). Get it with errors.As; Unwrap returns langchaingo's own
 // error, whose text carries only the status code and message.
 //
@@ -79,18 +79,19 @@ type APIError struct {
 	// Header is a copy of the reply's headers (rate-limit headers and so on).
 	Header http.Header
 
-	err error
+	err    error
+	inBody bool // a 200 reply whose JSON body is an error object, not an error event
 }
 
-// Error returns "<provider>: HTTP <status> <code or type>: <message>", or for an error event in a
-// stream "<provider>: error event <code or type>: <message>".
+// Error returns "<provider>: HTTP <status> <code or type>: <message>" (status 200 for a JSON error
+// body), or for an error event in a stream "<provider>: error event <code or type>: <message>".
 func (e *APIError) Error() string {
 	var b strings.Builder
 	if e.Provider != "" {
 		b.WriteString(e.Provider)
 		b.WriteString(": ")
 	}
-	if e.StatusCode == http.StatusOK {
+	if e.StatusCode == http.StatusOK && !e.inBody {
 		b.WriteString("error event")
 	} else {
 		fmt.Fprintf(&b, "HTTP %d", e.StatusCode)
@@ -119,7 +120,7 @@ func (e *APIError) Unwrap() error { return e.err }
 // are not retryable. It is the classification the HTTP layer retries by (see WithRetry), so a
 // retryable *APIError reaches the caller only when the retries ran out, were turned off, or the
 // delay the server asked for (RetryAfter) exceeded RetryPolicy.MaxRetryAfter; an error event in a
-// 200 stream is never retried by the HTTP layer.
+// 200 stream, or a 200 JSON error body, is never retried by the HTTP layer.
 func (e *APIError) Retryable() bool {
 	if e.Code == "insufficient_quota" || e.Type == "insufficient_quota" {
 		return false

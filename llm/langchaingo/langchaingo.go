@@ -18,7 +18,8 @@
 //   - Anthropic: tool choice is sent (langchaingo drops it); an assistant message with several tool
 //     calls keeps all of them (langchaingo keeps the first part only); consecutive tool results go in
 //     one user message; tool-call arguments are sent and returned verbatim (langchaingo decodes them
-//     into a map, which sorts keys and rounds large numbers); llm.Message.IsError reaches the
+//     into a map, which sorts keys and rounds large numbers), matched to their calls by position,
+//     never by id (two calls may share an id, or have none); llm.Message.IsError reaches the
 //     provider as is_error; a reply with no content blocks is an empty answer, not an error.
 //   - Streamed replies are read by the HTTP layer, not by langchaingo, which gets the equivalent
 //     non-streaming reply: an event may be of any length (langchaingo's reader fails on lines
@@ -37,7 +38,16 @@
 //   - An error event fails the call with an *APIError, whatever its shape: an event named "error"
 //     (event: error) with any data, a chunk with an "error" member ({"error": {...}} or
 //     {"error": "text"}), older vLLM's {"object": "error", "message": ...} chunk, Anthropic's
-//     {"type": "error", ...} event.
+//     {"type": "error", ...} event. So does a 200 reply whose JSON body is such an error object
+//     (StatusCode 200, its type, code and message kept), streamed request or not.
+//   - Token counts that are not non-negative integers within int's range (1.5, 1e30, "12", -5)
+//     count as 0 instead of failing the reply (langchaingo's decoder rejects them), and sums of
+//     counts stop at the largest int.
+//   - OpenAI: a legacy function_call (the functions API) is returned as one tool call without id,
+//     streamed or not (langchaingo drops it, and crashes on a reply that finished with
+//     "function_call" without one). A tool-call fragment that carries no id, name or arguments
+//     (null, or an index alone) is ignored; a tool call that ends without a name, on either
+//     wire, fails the call with ErrIncompleteResponse.
 //   - An event whose data starts like JSON ("{" or "[") but is not valid JSON, or not an event of
 //     the provider's format, fails the call with ErrIncompleteResponse ("malformed event"):
 //     langchaingo skips it, and the text or tool call it carried is silently lost. Data that does
@@ -102,7 +112,8 @@
 // Only the status line, or the failure to get one, decides: a 200 reply is never retried. So a
 // streamed reply that breaks after text reached the caller fails (ErrIncompleteResponse or the
 // transport's error) and is never sent again behind the caller's back; nor is an error event
-// inside a 200 stream retried. When the retries run out, the call fails with the last attempt's
+// inside a 200 stream retried, nor a 200 reply whose JSON body is an error object (its
+// *APIError's Retryable reports whether a retry may succeed, for the caller to decide). When the retries run out, the call fails with the last attempt's
 // error. For a non-200 reply that is an *APIError, whose Attempts field says how many requests
 // were sent. For a transport failure it is the transport's error, still matched by errors.Is and
 // errors.As (syscall.ECONNRESET, *net.OpError, *url.Error, ...), and when more than one request
@@ -141,6 +152,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"iter"
 	"net/http"
 	"slices"
@@ -324,7 +336,9 @@ func (m *Model) Generate(ctx context.Context, req *llm.Request) (*llm.Response, 
 // them; then one final Chunk whose Response is the assembled answer, as Generate would return it.
 //
 // Text: the concatenated Text deltas equal the final message's Content, and each delta is valid
-// UTF-8. A character whose bytes (or whose escaped UTF-16 surrogate pair) the provider split
+// UTF-8 (Anthropic text blocks that interleave are yielded in block order; deltas the final
+// message ignores, such as text on a tool_use block or a delta after its block stopped, are not
+// yielded). A character whose bytes (or whose escaped UTF-16 surrogate pair) the provider split
 // between two events is yielded whole, in the later delta; bytes that never make a valid character
 // come out as U+FFFD, one per byte (one per unpaired surrogate), in the deltas and in Content
 // alike, as Generate gives them for the same reply. Text the llms.Model did not stream is yielded
@@ -406,7 +420,10 @@ func (m *Model) stream(parent context.Context, c *call, yield func(llm.Chunk, er
 		cancel()
 	}()
 
-	var streamed strings.Builder
+	// The text yielded so far, as its length and hash (a copy of a long reply would double the
+	// memory it takes): the final Content's rest is yielded when Content starts with it.
+	var streamed maphash.Hash
+	streamedLen := 0
 	calls := 0 // tool calls that had a fragment yielded: Index < calls
 	for {
 		select {
@@ -417,6 +434,7 @@ func (m *Model) stream(parent context.Context, c *call, yield func(llm.Chunk, er
 				calls = max(calls, d.tool.Index+1)
 			} else {
 				streamed.WriteString(d.text)
+				streamedLen += len(d.text)
 			}
 			if !yield(chunk, nil) {
 				return
@@ -431,8 +449,8 @@ func (m *Model) stream(parent context.Context, c *call, yield func(llm.Chunk, er
 				yield(llm.Chunk{}, r.err)
 				return
 			}
-			if rest, ok := strings.CutPrefix(r.resp.Message.Content, streamed.String()); ok && rest != "" {
-				if !yield(llm.Chunk{Text: rest}, nil) {
+			if content := r.resp.Message.Content; len(content) > streamedLen && startsWith(content, streamedLen, &streamed) {
+				if !yield(llm.Chunk{Text: content[streamedLen:]}, nil) {
 					return
 				}
 			}
@@ -448,6 +466,14 @@ func (m *Model) stream(parent context.Context, c *call, yield func(llm.Chunk, er
 			return
 		}
 	}
+}
+
+// startsWith reports whether the first n bytes of s hash to h's sum (h has been fed n bytes).
+func startsWith(s string, n int, h *maphash.Hash) bool {
+	var prefix maphash.Hash
+	prefix.SetSeed(h.Seed())
+	prefix.WriteString(s[:n])
+	return prefix.Sum64() == h.Sum64()
 }
 
 // streamText returns the text delta carried by a chunk langchaingo passed to the streaming

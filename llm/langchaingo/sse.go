@@ -123,6 +123,25 @@ func (l *lineReader) next() ([]byte, error) {
 	}
 }
 
+// blankNext reports whether the line after the one next returned is blank and already read
+// into the buffer (so the bytes of the line next returned stay in place until next is called).
+func (l *lineReader) blankNext() bool {
+	data := l.buf[l.start:l.end]
+	if l.skipLF && len(data) > 0 && data[0] == '\n' {
+		data = data[1:]
+	}
+	return len(data) > 0 && (data[0] == '\n' || data[0] == '\r')
+}
+
+// dataField returns the value of line when it is a "data" field.
+func dataField(line []byte) ([]byte, bool) {
+	value, ok := bytes.CutPrefix(line, []byte("data:"))
+	if ok && len(value) > 0 && value[0] == ' ' {
+		value = value[1:]
+	}
+	return value, ok
+}
+
 // lineEnd returns the index of the first CR or LF in b, or -1.
 func lineEnd(b []byte) int {
 	i := bytes.IndexByte(b, '\n')
@@ -146,7 +165,9 @@ func (l *lineReader) fill() {
 		l.start = 0
 	}
 	if len(l.buf)-l.end < readSize/2 {
-		l.buf = append(l.buf, make([]byte, len(l.buf))...)
+		grown := make([]byte, 2*len(l.buf))
+		copy(grown, l.buf[:l.end])
+		l.buf = grown
 	}
 	n, err := l.r.Read(l.buf[l.end:])
 	l.end += n
@@ -257,6 +278,18 @@ func readStream(body io.Reader, s streamReader, onDelta func(delta) error) error
 			break
 		}
 		if len(line) > 0 {
+			if value, ok := dataField(line); ok && !ev.hasData && lines.blankNext() {
+				// The event's only data line, and the blank line that ends it is already read:
+				// dispatch the data where it lies, without a copy (an event may be long).
+				buf := ev.data
+				ev.data, ev.hasData = value, true
+				err := dispatch(s, &ev, onDelta)
+				ev.data = buf[:0]
+				if err != nil {
+					return err
+				}
+				continue // the blank line that follows dispatches nothing
+			}
 			ev.field(line)
 			continue
 		}
@@ -341,9 +374,11 @@ func plural(n int, what string) string {
 // id differs from the one the call at that index already has starts a new call (some compatible
 // servers send every call with index 0). A fragment without index continues the last call unless
 // it carries an id other than that call's (some compatible servers omit the index). Other fields
-// of a fragment ("type": "function", repeated by some servers on every fragment) play no part.
-// Calls are numbered in the order they start: the number is the call's position in the reply and
-// the Index of its deltas.
+// of a fragment ("type": "function", repeated by some servers on every fragment) play no part, and
+// a fragment that carries no id, no name and no arguments (null, or {"index": 0} alone) is
+// ignored: it never starts a call. A legacy function_call (the functions API) is one more call,
+// without id, started by its first fragment. Calls are numbered in the order they start: the
+// number is the call's position in the reply and the Index of its deltas.
 //
 // Text and arguments are kept byte for byte as sent (see wireString) and released through a
 // utf8Hold, so that a character split across two events arrives whole.
@@ -354,14 +389,9 @@ type openAIStream struct {
 	done         bool // "data: [DONE]"
 	finished     bool // finish ran
 	finishReason string
-	text         strings.Builder
+	text         pieces
 	textHold     utf8Hold
-	reasoning    strings.Builder
-	reasonHold   utf8Hold
-	fnName       string
-	fnArgs       strings.Builder
-	fnHold       utf8Hold
-	hasFn        bool
+	fnCall       int // position in calls of the legacy function_call, -1 before it starts
 	calls        []*openAICall
 	byIndex      map[int]int // the provider's index -> position in calls of its latest call
 	usage        json.RawMessage
@@ -371,7 +401,7 @@ type openAIStream struct {
 
 type openAICall struct {
 	id, name string
-	args     strings.Builder
+	args     pieces
 	hold     utf8Hold
 }
 
@@ -390,10 +420,9 @@ type openAIChunk struct {
 	Choices []struct {
 		Index int `json:"index"`
 		Delta struct {
-			Content          wireString   `json:"content"`
-			ReasoningContent wireString   `json:"reasoning_content"`
-			ToolCalls        []openAIFrag `json:"tool_calls"`
-			FunctionCall     *struct {
+			Content      wireString   `json:"content"`
+			ToolCalls    []openAIFrag `json:"tool_calls"`
+			FunctionCall *struct {
 				Name      string     `json:"name"`
 				Arguments wireString `json:"arguments"`
 			} `json:"function_call"`
@@ -416,7 +445,7 @@ func (o *errorObject) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func newOpenAIStream() *openAIStream { return &openAIStream{byIndex: map[int]int{}} }
+func newOpenAIStream() *openAIStream { return &openAIStream{byIndex: map[int]int{}, fnCall: -1} }
 
 func (s *openAIStream) event(data []byte) ([]delta, error) {
 	s.out = s.out[:0]
@@ -443,7 +472,7 @@ func (s *openAIStream) event(data []byte) ([]delta, error) {
 		s.model = ev.Model
 	}
 	if len(ev.Usage) > 0 && ev.Usage[0] == '{' {
-		s.usage = ev.Usage
+		s.usage = cleanOpenAIUsage(ev.Usage)
 	}
 	for _, ch := range ev.Choices {
 		if ch.Index != 0 {
@@ -457,13 +486,11 @@ func (s *openAIStream) event(data []byte) ([]delta, error) {
 			s.text.WriteString(text)
 			s.out = append(s.out, delta{text: text})
 		}
-		s.reasoning.WriteString(s.reasonHold.push(string(ch.Delta.ReasoningContent)))
-		if fc := ch.Delta.FunctionCall; fc != nil {
-			s.hasFn = true
-			if s.fnName == "" {
-				s.fnName = fc.Name
+		if fc := ch.Delta.FunctionCall; fc != nil && (fc.Name != "" || fc.Arguments != "") {
+			if s.fnCall < 0 {
+				s.fnCall = s.startCall(nil)
 			}
-			s.fnArgs.WriteString(s.fnHold.push(string(fc.Arguments)))
+			s.addToCall(s.fnCall, "", fc.Name, fc.Arguments, false)
 		}
 		for _, f := range ch.Delta.ToolCalls {
 			s.toolFragment(f)
@@ -474,8 +501,11 @@ func (s *openAIStream) event(data []byte) ([]delta, error) {
 
 // toolFragment adds a tool-call fragment to its call and queues the delta it amounts to: one
 // for every fragment that starts a call, and one for every later fragment that brings an id, a
-// name or a complete piece of arguments.
+// name or a complete piece of arguments. A fragment that carries nothing is ignored.
 func (s *openAIStream) toolFragment(f openAIFrag) {
+	if f.ID == "" && f.Function.Name == "" && f.Function.Arguments == "" {
+		return
+	}
 	pos := -1
 	last := len(s.calls) - 1
 	switch {
@@ -483,29 +513,41 @@ func (s *openAIStream) toolFragment(f openAIFrag) {
 		if p, ok := s.byIndex[*f.Index]; ok && (f.ID == "" || s.calls[p].id == "" || s.calls[p].id == f.ID) {
 			pos = p
 		}
-	case last >= 0 && (f.ID == "" || s.calls[last].id == "" || s.calls[last].id == f.ID):
+	case last >= 0 && last != s.fnCall && (f.ID == "" || s.calls[last].id == "" || s.calls[last].id == f.ID):
 		pos = last
 	}
-	d := &llm.ToolCallDelta{Index: pos}
 	started := pos < 0
 	if started {
-		s.calls = append(s.calls, &openAICall{})
-		pos = len(s.calls) - 1
-		d.Index = pos
-		if f.Index != nil {
-			s.byIndex[*f.Index] = pos
-		}
+		pos = s.startCall(f.Index)
 	}
+	s.addToCall(pos, f.ID, f.Function.Name, f.Function.Arguments, started)
+}
+
+// startCall adds a call, reached by the provider's index when index is not nil, and returns its
+// position.
+func (s *openAIStream) startCall(index *int) int {
+	s.calls = append(s.calls, &openAICall{})
+	pos := len(s.calls) - 1
+	if index != nil {
+		s.byIndex[*index] = pos
+	}
+	return pos
+}
+
+// addToCall adds a fragment's id, name and arguments to the call at pos and queues the delta
+// they amount to (always one for a call that starts).
+func (s *openAIStream) addToCall(pos int, id, name string, args wireString, started bool) {
 	tc := s.calls[pos]
-	if tc.id == "" && f.ID != "" {
-		tc.id, d.ID = f.ID, f.ID
+	d := &llm.ToolCallDelta{Index: pos}
+	if tc.id == "" && id != "" {
+		tc.id, d.ID = id, id
 	}
-	if tc.name == "" && f.Function.Name != "" {
-		tc.name, d.Name = f.Function.Name, f.Function.Name
+	if tc.name == "" && name != "" {
+		tc.name, d.Name = name, name
 	}
-	if args := tc.hold.push(string(f.Function.Arguments)); args != "" {
-		tc.args.WriteString(args)
-		d.Arguments = args
+	if piece := tc.hold.push(string(args)); piece != "" {
+		tc.args.WriteString(piece)
+		d.Arguments = piece
 	}
 	if started || d.ID != "" || d.Name != "" || d.Arguments != "" {
 		s.out = append(s.out, delta{tool: d})
@@ -522,8 +564,6 @@ func (s *openAIStream) finish() []delta {
 		s.text.WriteString(text)
 		s.out = append(s.out, delta{text: text})
 	}
-	s.reasoning.WriteString(s.reasonHold.flush())
-	s.fnArgs.WriteString(s.fnHold.flush())
 	for i, c := range s.calls {
 		if args := c.hold.flush(); args != "" {
 			c.args.WriteString(args)
@@ -560,8 +600,10 @@ func (s *openAIStream) received() string {
 	return b.String()
 }
 
-// reply returns the chat.completion object the stream amounts to: one choice, or none when no
-// event carried one.
+// reply returns what the stream amounts to: the text and tool calls in the rawReply (the answer
+// is built from them), and for langchaingo a chat.completion object with one choice, or none
+// when no event carried one, that carries the rest: its content is left empty and its tool calls
+// out, so that a long reply is not encoded and decoded once more.
 func (s *openAIStream) reply() (rawReply, []byte, error) {
 	s.finish()
 	r := rawReply{model: s.model, stop: s.finishReason, noChoices: !s.choice, streamErr: s.streamErr}
@@ -569,17 +611,10 @@ func (s *openAIStream) reply() (rawReply, []byte, error) {
 		Name      string `json:"name"`
 		Arguments string `json:"arguments"`
 	}
-	type toolCall struct {
-		ID       string   `json:"id"`
-		Type     string   `json:"type"`
-		Function function `json:"function"`
-	}
 	type message struct {
-		Role             string     `json:"role"`
-		Content          string     `json:"content"`
-		ReasoningContent string     `json:"reasoning_content,omitempty"`
-		ToolCalls        []toolCall `json:"tool_calls,omitempty"`
-		FunctionCall     *function  `json:"function_call,omitempty"`
+		Role         string    `json:"role"`
+		Content      string    `json:"content"`
+		FunctionCall *function `json:"function_call,omitempty"`
 	}
 	type choice struct {
 		Index        int     `json:"index"`
@@ -594,15 +629,14 @@ func (s *openAIStream) reply() (rawReply, []byte, error) {
 		Usage   json.RawMessage `json:"usage,omitempty"`
 	}{ID: s.id, Object: "chat.completion", Model: s.model, Choices: []choice{}, Usage: s.usage}
 	if s.choice {
-		msg := message{Role: "assistant", Content: s.text.String(), ReasoningContent: s.reasoning.String()}
+		r.text, r.hasText = s.text.String(), true
 		for _, c := range s.calls {
-			tc := toolCall{ID: c.id, Type: "function", Function: function{Name: c.name, Arguments: c.args.String()}}
-			msg.ToolCalls = append(msg.ToolCalls, tc)
-			r.toolCalls = append(r.toolCalls, llm.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments})
+			r.toolCalls = append(r.toolCalls, llm.ToolCall{ID: c.id, Name: c.name, Arguments: c.args.String()})
 		}
+		msg := message{Role: "assistant"}
 		// langchaingo dereferences the function call of a reply that finished with "function_call".
-		if s.hasFn || s.finishReason == "function_call" {
-			msg.FunctionCall = &function{Name: s.fnName, Arguments: s.fnArgs.String()}
+		if s.finishReason == "function_call" {
+			msg.FunctionCall = &function{}
 		}
 		out.Choices = append(out.Choices, choice{Message: msg, FinishReason: s.finishReason})
 	}
@@ -616,7 +650,15 @@ func (s *openAIStream) reply() (rawReply, []byte, error) {
 // numbered in the order their tool_use blocks start: the number is the call's position in the
 // reply and the Index of its deltas. Text, thinking and input JSON are kept byte for byte as sent
 // (see wireString) and released through a utf8Hold per block; a block's held-back bytes are
-// released when it stops (or another starts, or the stream ends).
+// released when it stops (or the stream ends).
+//
+// The deltas match the message: text is released in block order (the text of a block that
+// started while an earlier text block is still open waits until that one stops), so that the
+// text deltas join to the message's content even when blocks interleave; a tool_use block's
+// arguments placeholder (its start input, or {}) goes out only when the block stops without
+// input deltas. A delta of the wrong type for its block (text_delta on a tool_use block,
+// input_json_delta on a text block, ...) and a delta for a block already stopped are ignored,
+// in the deltas and in the message alike.
 type anthropicStream struct {
 	events    int
 	msg       object // message_start's message, without content
@@ -627,6 +669,7 @@ type anthropicStream struct {
 	blocks    []*anthropicBlock
 	byIndex   map[int]*anthropicBlock
 	tools     int  // tool_use blocks started
+	textNext  int  // position in blocks of the first block whose text may not all be out yet
 	done      bool // message_stop
 	finished  bool // finish ran
 	streamErr json.RawMessage
@@ -637,13 +680,15 @@ type anthropicBlock struct {
 	start         object // the content_block of content_block_start
 	typ, id, name string
 	tool          int // tool_use: the call's position among the tool calls
-	text          strings.Builder
+	stopped       bool
+	text          pieces
+	textOut       int // bytes of text that went out in deltas
 	textHold      utf8Hold
-	input         strings.Builder // input_json_delta
+	input         pieces // input_json_delta
 	inputHold     utf8Hold
 	inputShown    bool // input has more than white space, and went out in deltas
 	argsShown     bool // tool_use without input deltas: its arguments went out in a delta
-	thinking      strings.Builder
+	thinking      pieces
 	thinkingHold  utf8Hold
 	signature     strings.Builder
 }
@@ -706,9 +751,6 @@ func (s *anthropicStream) event(data []byte) ([]delta, error) {
 		if s.byIndex[*ev.Index] != nil {
 			return nil, fmt.Errorf("%w: block %d started twice", errMalformedEvent, *ev.Index)
 		}
-		for _, open := range s.blocks { // blocks come one after the other: the previous ones are over
-			s.release(open)
-		}
 		s.byIndex[*ev.Index] = b
 		s.blocks = append(s.blocks, b)
 		if b.typ == "tool_use" {
@@ -721,19 +763,23 @@ func (s *anthropicStream) event(data []byte) ([]delta, error) {
 			return nil, fmt.Errorf("%w: delta for a block that did not start", errMalformedEvent)
 		}
 		b := s.byIndex[*ev.Index]
-		switch ev.Delta.Type {
-		case "text_delta":
-			s.addText(b, b.textHold.push(string(ev.Delta.Text)))
-		case "input_json_delta":
+		if b.stopped {
+			break // too late: the block's content is final
+		}
+		switch {
+		case ev.Delta.Type == "text_delta" && b.typ == "text":
+			b.text.WriteString(b.textHold.push(string(ev.Delta.Text)))
+			s.pumpText()
+		case ev.Delta.Type == "input_json_delta" && b.typ == "tool_use":
 			s.addInput(b, b.inputHold.push(string(ev.Delta.PartialJSON)))
-		case "thinking_delta":
+		case ev.Delta.Type == "thinking_delta" && b.typ == "thinking":
 			b.thinking.WriteString(b.thinkingHold.push(string(ev.Delta.Thinking)))
-		case "signature_delta":
+		case ev.Delta.Type == "signature_delta" && b.typ == "thinking":
 			b.signature.WriteString(ev.Delta.Signature)
 		}
 	case "content_block_stop":
 		if ev.Index != nil && s.byIndex[*ev.Index] != nil {
-			s.release(s.byIndex[*ev.Index])
+			s.stopBlock(s.byIndex[*ev.Index])
 		}
 	case "message_delta":
 		if len(ev.Delta.StopReason) > 0 {
@@ -753,10 +799,21 @@ func (s *anthropicStream) event(data []byte) ([]delta, error) {
 	return s.out, nil
 }
 
-func (s *anthropicStream) addText(b *anthropicBlock, text string) {
-	if text != "" {
-		b.text.WriteString(text)
-		s.out = append(s.out, delta{text: text})
+// pumpText queues the text that may go out: the new text of the first text block not yet
+// stopped, after the rest of the text of the blocks before it.
+func (s *anthropicStream) pumpText() {
+	for ; s.textNext < len(s.blocks); s.textNext++ {
+		b := s.blocks[s.textNext]
+		if b.typ != "text" {
+			continue
+		}
+		if text := b.text.String(); len(text) > b.textOut {
+			s.out = append(s.out, delta{text: text[b.textOut:]})
+			b.textOut = len(text)
+		}
+		if !b.stopped {
+			return
+		}
 	}
 }
 
@@ -768,9 +825,6 @@ func (s *anthropicStream) addInput(b *anthropicBlock, piece string) {
 		return
 	}
 	b.input.WriteString(piece)
-	if b.typ != "tool_use" {
-		return
-	}
 	switch {
 	case b.inputShown:
 		s.out = append(s.out, delta{tool: &llm.ToolCallDelta{Index: b.tool, Arguments: piece}})
@@ -780,16 +834,24 @@ func (s *anthropicStream) addInput(b *anthropicBlock, piece string) {
 	}
 }
 
-// release queues what block b holds back: the incomplete end of its text or input and, for a
-// tool_use block whose input deltas were only white space (or none), its arguments.
-func (s *anthropicStream) release(b *anthropicBlock) {
-	s.addText(b, b.textHold.flush())
-	s.addInput(b, b.inputHold.flush())
-	b.thinking.WriteString(b.thinkingHold.flush())
-	if b.typ == "tool_use" && !b.inputShown && !b.argsShown {
-		b.argsShown = true
-		s.out = append(s.out, delta{tool: &llm.ToolCallDelta{Index: b.tool, Arguments: b.args()}})
+// stopBlock ends block b (later deltas for it are ignored) and queues what it held back: the
+// incomplete end of its text or input, the text it unblocks and, for a tool_use block whose
+// input deltas were only white space (or none), its arguments.
+func (s *anthropicStream) stopBlock(b *anthropicBlock) {
+	if b.stopped {
+		return
 	}
+	b.stopped = true
+	b.text.WriteString(b.textHold.flush())
+	if b.typ == "tool_use" {
+		s.addInput(b, b.inputHold.flush())
+		if !b.inputShown && !b.argsShown {
+			b.argsShown = true
+			s.out = append(s.out, delta{tool: &llm.ToolCallDelta{Index: b.tool, Arguments: b.args()}})
+		}
+	}
+	b.thinking.WriteString(b.thinkingHold.flush())
+	s.pumpText()
 }
 
 // args returns a tool_use block's arguments: its input deltas; when they are only white space,
@@ -812,7 +874,7 @@ func (s *anthropicStream) finish() []delta {
 	s.finished = true
 	s.out = s.out[:0]
 	for _, b := range s.blocks {
-		s.release(b)
+		s.stopBlock(b)
 	}
 	return s.out
 }
@@ -846,37 +908,37 @@ func (s *anthropicStream) received() string {
 	return b.String()
 }
 
-// reply returns the message the events describe, as the non-streaming Messages API returns it.
+// reply returns what the events describe: the text and tool calls in the rawReply (the answer is
+// built from them), and for langchaingo the message as the non-streaming Messages API returns
+// it, with its blocks in order but their text left empty and their input {}, so that a long
+// reply is not encoded and decoded once more (and arguments that are not a JSON object, which
+// langchaingo cannot decode, reach the answer all the same).
 func (s *anthropicStream) reply() (rawReply, []byte, error) {
 	s.finish()
 	var stop string
 	_ = json.Unmarshal(s.stop, &stop)
 	r := rawReply{model: s.model, stop: stop, empty: len(s.blocks) == 0, usage: s.usage.usage(),
-		args: map[string]string{}, streamErr: s.streamErr}
+		streamErr: s.streamErr, hasText: true}
+	var text pieces
 	content := make([]json.RawMessage, 0, len(s.blocks))
 	for _, b := range s.blocks {
 		obj := b.start
 		switch b.typ {
 		case "text":
-			obj.set("text", jsonString(b.text.String()))
+			text.WriteString(b.text.String())
+			obj.set("text", json.RawMessage(`""`))
 		case "thinking":
 			obj.set("thinking", jsonString(b.thinking.String()))
 			if b.signature.Len() > 0 {
 				obj.set("signature", jsonString(b.signature.String()))
 			}
 		case "tool_use":
-			// Arguments that are not a JSON object reach the answer as they are (through r.args),
-			// and langchaingo, which decodes the input into a map, gets {} in their place.
-			args := b.args()
-			r.args[b.id] = args
-			if isJSONObject(args) {
-				obj.set("input", json.RawMessage(args))
-			} else {
-				obj.set("input", json.RawMessage("{}"))
-			}
+			r.toolCalls = append(r.toolCalls, llm.ToolCall{ID: b.id, Name: b.name, Arguments: b.args()})
+			obj.set("input", json.RawMessage("{}"))
 		}
 		content = append(content, obj.encode())
 	}
+	r.text = text.String()
 	msg := s.msg
 	if msg == nil {
 		msg = object{{"type", json.RawMessage(`"message"`)}, {"role", json.RawMessage(`"assistant"`)}}
@@ -899,6 +961,49 @@ func (s *anthropicStream) reply() (rawReply, []byte, error) {
 func jsonString(s string) json.RawMessage {
 	b, _ := json.Marshal(s) // a string always encodes
 	return b
+}
+
+// pieces assembles a string from pieces, as a strings.Builder does, but keeps a string that
+// arrives in one piece as it is, without a copy (a long reply may come in one event).
+type pieces struct {
+	one string // the only piece, while there is one
+	b   strings.Builder
+	n   int // pieces written
+}
+
+// WriteString appends s.
+func (p *pieces) WriteString(s string) {
+	if s == "" {
+		return
+	}
+	switch p.n {
+	case 0:
+		p.one = s
+	case 1:
+		p.b.Grow(len(p.one) + len(s))
+		p.b.WriteString(p.one)
+		p.one = ""
+		p.b.WriteString(s)
+	default:
+		p.b.WriteString(s)
+	}
+	p.n++
+}
+
+// String returns the pieces joined.
+func (p *pieces) String() string {
+	if p.n <= 1 {
+		return p.one
+	}
+	return p.b.String()
+}
+
+// Len returns the length of the pieces joined.
+func (p *pieces) Len() int {
+	if p.n <= 1 {
+		return len(p.one)
+	}
+	return p.b.Len()
 }
 
 // ---- text as the provider sent it ----

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"strconv"
 	"sync"
 
 	"github.com/autogpt-go/agent/llm"
@@ -256,10 +258,17 @@ func (w *wire) readJSON(body io.Reader) ([]byte, rawReply, bool, error) {
 	}
 	var raw rawReply
 	var ok bool
+	var fixed []byte
 	if w.family == ProviderAnthropic {
-		raw, ok = parseAnthropicJSON(b)
+		raw, ok, fixed = parseAnthropicJSON(b)
 	} else {
-		raw, ok = parseOpenAIJSON(b)
+		raw, ok, fixed = parseOpenAIJSON(b)
+	}
+	if raw.streamErr != nil {
+		return nil, raw, ok, errErrorBody
+	}
+	if fixed != nil {
+		b = fixed
 	}
 	return b, raw, ok, nil
 }
@@ -288,8 +297,8 @@ func cutShort(b []byte) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
-// apiError returns the *APIError for a non-200 reply the doer saw, or for an error event inside a
-// 200 event stream; otherwise nil.
+// apiError returns the *APIError for a non-200 reply the doer saw, or for an error object in a 200
+// reply (an error event in its stream, or its whole JSON body); otherwise nil.
 func (w *wire) apiError(provider string, err error) *APIError {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -302,6 +311,7 @@ func (w *wire) apiError(provider string, err error) *APIError {
 		e = newAPIError(provider, w.status, w.header, w.errBody, err)
 	case w.ok && w.raw.streamErr != nil:
 		e = newAPIError(provider, w.status, w.header, w.raw.streamErr, err)
+		e.inBody = errors.Is(w.readErr, errErrorBody)
 	default:
 		return nil
 	}
@@ -386,6 +396,9 @@ func rewriteAnthropic(o *object, c *call, stream bool) error {
 // fixAnthropicMessages joins consecutive messages of the same role into one (so parallel tool calls
 // and their results travel as one assistant and one user turn, as the Messages API documents),
 // puts the verbatim arguments into tool_use blocks and marks failed tool results with is_error.
+// Blocks are matched to the request's tool calls and results by position, never by id (two
+// calls may share an id, or have none): langchaingo writes one block per call and per result, in
+// order. If the counts differ, the request is not sent.
 func fixAnthropicMessages(raw json.RawMessage, c *call) (json.RawMessage, error) {
 	msgs, err := decodeArray(raw)
 	if err != nil {
@@ -397,6 +410,7 @@ func fixAnthropicMessages(raw json.RawMessage, c *call) (json.RawMessage, error)
 		blocks []json.RawMessage // nil when content is not an array
 	}
 	var turns []turn
+	var uses, results int // tool_use and tool_result blocks seen
 	for _, m := range msgs {
 		obj, err := decodeObject(m)
 		if err != nil {
@@ -410,7 +424,7 @@ func fixAnthropicMessages(raw json.RawMessage, c *call) (json.RawMessage, error)
 				return nil, err
 			}
 			for i, b := range blocks {
-				if blocks[i], err = fixAnthropicBlock(b, c); err != nil {
+				if blocks[i], err = fixAnthropicBlock(b, c, &uses, &results); err != nil {
 					return nil, err
 				}
 			}
@@ -420,6 +434,11 @@ func fixAnthropicMessages(raw json.RawMessage, c *call) (json.RawMessage, error)
 			continue
 		}
 		turns = append(turns, turn{obj: obj, role: role, blocks: blocks})
+	}
+	if c.fixBlocks && (uses != len(c.toolArgs) || results != len(c.toolErrors)) {
+		return nil, fmt.Errorf("the request has %s and %s for %s and %s",
+			plural(uses, "tool_use block"), plural(results, "tool_result block"),
+			plural(len(c.toolArgs), "tool call"), plural(len(c.toolErrors), "tool result"))
 	}
 	out := make([]json.RawMessage, len(turns))
 	for i, t := range turns {
@@ -431,35 +450,44 @@ func fixAnthropicMessages(raw json.RawMessage, c *call) (json.RawMessage, error)
 	return encodeArray(out), nil
 }
 
-func fixAnthropicBlock(b json.RawMessage, c *call) (json.RawMessage, error) {
-	if len(c.toolArgs) == 0 && len(c.toolErrors) == 0 {
+// fixAnthropicBlock fixes one content block: the uses-th tool_use block of the request gets the
+// verbatim arguments of the uses-th tool call, the results-th tool_result block is_error when
+// the results-th tool result is an error. It counts the blocks in uses and results.
+func fixAnthropicBlock(b json.RawMessage, c *call, uses, results *int) (json.RawMessage, error) {
+	if !c.fixBlocks {
 		return b, nil
 	}
 	var head struct {
-		Type      string `json:"type"`
-		ID        string `json:"id"`
-		ToolUseID string `json:"tool_use_id"`
+		Type string `json:"type"`
 	}
 	if err := json.Unmarshal(b, &head); err != nil {
 		return nil, err
 	}
-	switch {
-	case head.Type == "tool_use" && c.toolArgs[head.ID] != "":
-		obj, err := decodeObject(b)
-		if err != nil {
-			return nil, err
+	var key string
+	var val json.RawMessage
+	switch head.Type {
+	case "tool_use":
+		n := *uses
+		*uses++
+		if n < len(c.toolArgs) && c.toolArgs[n] != "" {
+			key, val = "input", json.RawMessage(c.toolArgs[n])
 		}
-		obj.set("input", json.RawMessage(c.toolArgs[head.ID]))
-		return obj.encode(), nil
-	case head.Type == "tool_result" && c.toolErrors[head.ToolUseID]:
-		obj, err := decodeObject(b)
-		if err != nil {
-			return nil, err
+	case "tool_result":
+		n := *results
+		*results++
+		if n < len(c.toolErrors) && c.toolErrors[n] {
+			key, val = "is_error", json.RawMessage("true")
 		}
-		obj.set("is_error", json.RawMessage("true"))
-		return obj.encode(), nil
 	}
-	return b, nil
+	if key == "" {
+		return b, nil
+	}
+	obj, err := decodeObject(b)
+	if err != nil {
+		return nil, err
+	}
+	obj.set(key, val)
+	return obj.encode(), nil
 }
 
 // editTools calls edit on each element of the "tools" array with the schema of the same index.
@@ -622,32 +650,174 @@ func encodeArray(items []json.RawMessage) json.RawMessage {
 type rawReply struct {
 	model     string
 	stop      string
-	noChoices bool              // OpenAI: the reply has no choices
-	toolCalls []llm.ToolCall    // OpenAI stream: tool calls assembled by index; nil otherwise
-	args      map[string]string // Anthropic: tool_use id -> input, verbatim
-	empty     bool              // Anthropic: the message has no content blocks
-	usage     llm.Usage         // Anthropic: usage, for an empty reply
-	streamErr json.RawMessage   // an error event in a stream: its data, {"error": {...}}
+	noChoices bool   // OpenAI: the reply has no choices
+	text      string // a stream: the text, as its deltas carried it (hasText)
+	hasText   bool   // text is the answer's text (langchaingo got an empty one)
+	// The tool calls, in order (a stream's, assembled by index or block; an Anthropic message's,
+	// their input verbatim); nil to take langchaingo's.
+	toolCalls []llm.ToolCall
+	fnCalls   []*llm.ToolCall // OpenAI JSON: per choice, its legacy function_call, if any
+	empty     bool            // Anthropic: the message has no content blocks
+	usage     llm.Usage       // Anthropic: usage, for an empty reply
+	// An error object: an error event in a stream (its data), or a 200 JSON body that is an
+	// error ({"error": {...}}, Anthropic's {"type": "error", ...}, {"object": "error", ...}).
+	streamErr json.RawMessage
+}
+
+// errErrorBody is the error of a 200 reply whose JSON body is an error object.
+var errErrorBody = errors.New("error object in the response body")
+
+// isErrorBody reports whether a 200 JSON body is an error object rather than a reply: a non-null
+// "error" member, "type": "error" (Anthropic) or "object": "error" (older vLLM).
+func isErrorBody(typ string, object errorObject, errMember json.RawMessage) bool {
+	return typ == "error" || bool(object) || len(errMember) > 0 && string(errMember) != "null"
 }
 
 // parseOpenAIJSON reads a chat.completion object; false when it is not one (langchaingo reports
-// the body it cannot decode).
-func parseOpenAIJSON(body []byte) (rawReply, bool) {
-	var r struct {
-		Model   string            `json:"model"`
-		Choices []json.RawMessage `json:"choices"`
+// the body it cannot decode). fixed, when not nil, is the body to give langchaingo instead:
+// usage it could not decode made clean, and the function_call it dereferences added to a choice
+// that finished with "function_call" without one.
+func parseOpenAIJSON(body []byte) (r rawReply, ok bool, fixed []byte) {
+	var m struct {
+		Model   string `json:"model"`
+		Type    string `json:"type"`
+		Choices []struct {
+			Message struct {
+				FunctionCall *struct {
+					Name      string `json:"name"`
+					Arguments string `json:"arguments"`
+				} `json:"function_call"`
+				ToolCalls []struct{} `json:"tool_calls"`
+			} `json:"message"`
+			FinishReason string `json:"finish_reason"`
+		} `json:"choices"`
+		Usage  json.RawMessage `json:"usage"`
+		Error  json.RawMessage `json:"error"`
+		Object errorObject     `json:"object"`
 	}
-	if err := json.Unmarshal(body, &r); err != nil {
-		return rawReply{}, false
+	if err := json.Unmarshal(body, &m); err != nil {
+		return rawReply{}, false, nil
 	}
-	return rawReply{model: r.Model, noChoices: len(r.Choices) == 0}, true
+	if isErrorBody(m.Type, m.Object, m.Error) {
+		return rawReply{streamErr: body}, true, nil
+	}
+	r = rawReply{model: m.Model, noChoices: len(m.Choices) == 0}
+	var patch []int // choices that need a function_call for langchaingo
+	for i, ch := range m.Choices {
+		fc := ch.Message.FunctionCall
+		if fc != nil && len(ch.Message.ToolCalls) == 0 && (fc.Name != "" || fc.Arguments != "") {
+			if r.fnCalls == nil {
+				r.fnCalls = make([]*llm.ToolCall, len(m.Choices))
+			}
+			r.fnCalls[i] = &llm.ToolCall{Name: fc.Name, Arguments: fc.Arguments}
+		}
+		if fc == nil && ch.FinishReason == "function_call" {
+			patch = append(patch, i)
+		}
+	}
+	dirtyUsage := len(m.Usage) > 0 && m.Usage[0] == '{' && !cleanUsage(m.Usage, &struct {
+		PromptTokens            *int             `json:"prompt_tokens"`
+		CompletionTokens        *int             `json:"completion_tokens"`
+		TotalTokens             *int             `json:"total_tokens"`
+		PromptTokensDetails     *map[string]*int `json:"prompt_tokens_details"`
+		CompletionTokensDetails *map[string]*int `json:"completion_tokens_details"`
+	}{})
+	if !dirtyUsage && len(patch) == 0 {
+		return r, true, nil
+	}
+	o, err := decodeObject(body)
+	if err != nil {
+		return r, true, nil
+	}
+	if dirtyUsage {
+		o.set("usage", cleanOpenAIUsage(m.Usage))
+	}
+	if len(patch) > 0 {
+		choices, err := decodeArray(o.get("choices"))
+		if err != nil {
+			return r, true, nil
+		}
+		for _, i := range patch {
+			ch, err1 := decodeObject(choices[i])
+			msg, err2 := decodeObject(ch.get("message"))
+			if err1 != nil || err2 != nil {
+				return r, true, nil
+			}
+			msg.set("function_call", json.RawMessage(`{"name":"","arguments":""}`))
+			ch.set("message", msg.encode())
+			choices[i] = ch.encode()
+		}
+		o.set("choices", encodeArray(choices))
+	}
+	return r, true, o.encode()
+}
+
+// cleanUsage reports whether a usage object decodes into strict, a pointer to a struct of int
+// counts (pointers to them, or maps of them), with no negative count: langchaingo decodes it
+// as it is.
+func cleanUsage(raw json.RawMessage, strict any) bool {
+	if json.Unmarshal(raw, strict) != nil {
+		return false
+	}
+	return !bytes.Contains(raw, []byte("-")) // a negative count (keys and counts have no other '-')
+}
+
+// count is a token count read leniently: anything but a non-negative integer within int's range
+// (a fraction, 1e30, a negative number, a string, null) counts as 0.
+type count int
+
+// UnmarshalJSON sets c from b, never failing.
+func (c *count) UnmarshalJSON(b []byte) error {
+	*c = count(tokenCount(b))
+	return nil
+}
+
+func tokenCount(b []byte) int {
+	if n, err := strconv.ParseInt(string(b), 10, 0); err == nil {
+		return max(int(n), 0)
+	}
+	if f, err := strconv.ParseFloat(string(b), 64); err == nil && f >= 0 && f < math.MaxInt && f == math.Trunc(f) {
+		return int(f)
+	}
+	return 0
+}
+
+// addCounts returns a + b for counts (never negative), at most math.MaxInt.
+func addCounts(a, b int) int {
+	if a > math.MaxInt-b {
+		return math.MaxInt
+	}
+	return a + b
+}
+
+// cleanOpenAIUsage returns the usage object langchaingo reads (ChatUsage), its counts read
+// leniently (see count), so that a count it cannot decode does not fail the reply.
+func cleanOpenAIUsage(raw json.RawMessage) json.RawMessage {
+	var u struct {
+		PromptTokens        count `json:"prompt_tokens"`
+		CompletionTokens    count `json:"completion_tokens"`
+		TotalTokens         count `json:"total_tokens"`
+		PromptTokensDetails struct {
+			CachedTokens count `json:"cached_tokens"`
+			AudioTokens  count `json:"audio_tokens"`
+		} `json:"prompt_tokens_details"`
+		CompletionTokensDetails struct {
+			ReasoningTokens          count `json:"reasoning_tokens"`
+			AudioTokens              count `json:"audio_tokens"`
+			AcceptedPredictionTokens count `json:"accepted_prediction_tokens"`
+			RejectedPredictionTokens count `json:"rejected_prediction_tokens"`
+		} `json:"completion_tokens_details"`
+	}
+	_ = json.Unmarshal(raw, &u) // a member of the wrong shape is skipped; the others are read
+	b, _ := json.Marshal(u)     // ints always encode
+	return b
 }
 
 type anthropicUsage struct {
-	InputTokens              *int `json:"input_tokens"`
-	OutputTokens             *int `json:"output_tokens"`
-	CacheCreationInputTokens *int `json:"cache_creation_input_tokens"`
-	CacheReadInputTokens     *int `json:"cache_read_input_tokens"`
+	InputTokens              *count `json:"input_tokens"`
+	OutputTokens             *count `json:"output_tokens"`
+	CacheCreationInputTokens *count `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     *count `json:"cache_read_input_tokens"`
 }
 
 // merge overwrites the counts u reports into dst (a stream reports input tokens at the start and
@@ -656,7 +826,7 @@ func (u *anthropicUsage) merge(dst *anthropicUsage) {
 	if u == nil {
 		return
 	}
-	for _, p := range []struct{ src, dst **int }{
+	for _, p := range []struct{ src, dst **count }{
 		{&u.InputTokens, &dst.InputTokens}, {&u.OutputTokens, &dst.OutputTokens},
 		{&u.CacheCreationInputTokens, &dst.CacheCreationInputTokens}, {&u.CacheReadInputTokens, &dst.CacheReadInputTokens},
 	} {
@@ -667,41 +837,68 @@ func (u *anthropicUsage) merge(dst *anthropicUsage) {
 }
 
 func (u anthropicUsage) usage() llm.Usage {
-	v := func(p *int) int {
+	v := func(p *count) int {
 		if p == nil {
 			return 0
 		}
-		return *p
+		return int(*p)
 	}
 	read := v(u.CacheReadInputTokens)
 	return llm.Usage{
-		InputTokens:       v(u.InputTokens) + v(u.CacheCreationInputTokens) + read,
+		InputTokens:       addCounts(addCounts(v(u.InputTokens), v(u.CacheCreationInputTokens)), read),
 		OutputTokens:      v(u.OutputTokens),
 		CachedInputTokens: read,
 	}
 }
 
 // parseAnthropicJSON reads a message object; false when it is not one (langchaingo reports the
-// body it cannot decode).
-func parseAnthropicJSON(body []byte) (rawReply, bool) {
+// body it cannot decode). fixed, when not nil, is the body to give langchaingo instead, its usage
+// made clean.
+func parseAnthropicJSON(body []byte) (r rawReply, ok bool, fixed []byte) {
 	var m struct {
+		Type       string `json:"type"`
 		Model      string `json:"model"`
 		StopReason string `json:"stop_reason"`
 		Content    []struct {
 			Type  string          `json:"type"`
 			ID    string          `json:"id"`
+			Name  string          `json:"name"`
 			Input json.RawMessage `json:"input"`
 		} `json:"content"`
-		Usage anthropicUsage `json:"usage"`
+		Usage json.RawMessage `json:"usage"`
+		Error json.RawMessage `json:"error"`
 	}
 	if err := json.Unmarshal(body, &m); err != nil {
-		return rawReply{}, false
+		return rawReply{}, false, nil
 	}
-	r := rawReply{model: m.Model, stop: m.StopReason, empty: len(m.Content) == 0, usage: m.Usage.usage(), args: map[string]string{}}
+	if isErrorBody(m.Type, false, m.Error) {
+		return rawReply{streamErr: body}, true, nil
+	}
+	var usage anthropicUsage
+	_ = json.Unmarshal(m.Usage, &usage) // counts are read leniently; a usage of another shape is none
+	r = rawReply{model: m.Model, stop: m.StopReason, empty: len(m.Content) == 0, usage: usage.usage()}
 	for _, b := range m.Content {
-		if b.Type == "tool_use" && b.ID != "" && len(b.Input) > 0 {
-			r.args[b.ID] = string(b.Input)
+		if b.Type == "tool_use" {
+			args := string(b.Input)
+			if len(b.Input) == 0 {
+				args = "{}"
+			}
+			r.toolCalls = append(r.toolCalls, llm.ToolCall{ID: b.ID, Name: b.Name, Arguments: args})
 		}
 	}
-	return r, true
+	if len(m.Usage) == 0 || m.Usage[0] != '{' || cleanUsage(m.Usage, &struct {
+		InputTokens              *int `json:"input_tokens"`
+		OutputTokens             *int `json:"output_tokens"`
+		CacheCreationInputTokens *int `json:"cache_creation_input_tokens"`
+		CacheReadInputTokens     *int `json:"cache_read_input_tokens"`
+	}{}) {
+		return r, true, nil
+	}
+	o, err := decodeObject(body)
+	if err != nil {
+		return r, true, nil
+	}
+	clean, _ := json.Marshal(usage)
+	o.set("usage", clean)
+	return r, true, o.encode()
 }
