@@ -370,3 +370,27 @@ func TestAdversarialStreamMemory(t *testing.T) {
 		})
 	}
 }
+
+// TestJSONReplyWithByteOrderMark: a JSON reply that starts with a UTF-8 byte-order mark is read,
+// for a plain call and for a streaming call the server answered with JSON.
+func TestJSONReplyWithByteOrderMark(t *testing.T) {
+	srv := newServer(t, jsonReply(200, "\xef\xbb\xbf"+openAIText))
+	m := openAIModel(t, srv, "gpt-4o")
+	req := &llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "hi"}}}
+	resp, err := m.Generate(t.Context(), req)
+	require.NoError(t, err)
+	want := resp.Message.Content
+	assert.NotEmpty(t, want)
+	var text string
+	var final *llm.Response
+	for c, err := range m.Stream(t.Context(), req) {
+		require.NoError(t, err)
+		text += c.Text
+		if c.Response != nil {
+			final = c.Response
+		}
+	}
+	require.NotNil(t, final)
+	assert.Equal(t, want, final.Message.Content)
+	assert.Equal(t, want, text)
+}

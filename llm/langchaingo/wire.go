@@ -207,6 +207,9 @@ func (w *wire) receive(ctx context.Context, resp *http.Response, err error, limi
 // an event stream's never does (its lines start with a field name or a colon). A read error is
 // left for the reader that follows.
 func startsJSON(br *bufio.Reader) bool {
+	if b, _ := br.Peek(3); string(b) == "\xef\xbb\xbf" {
+		_, _ = br.Discard(3) // a byte-order mark starts neither form (both readers would drop it)
+	}
 	for n := 1; n <= br.Size(); n++ {
 		b, _ := br.Peek(n)
 		if len(b) < n {
@@ -253,6 +256,8 @@ func (w *wire) readJSON(body io.Reader) ([]byte, rawReply, bool, error) {
 	if err != nil {
 		return nil, rawReply{}, false, readError(err)
 	}
+	// A byte-order mark is not JSON (RFC 8259 section 8.1 lets a parser ignore it; Go's does not).
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
 	if cutShort(b) {
 		return nil, rawReply{}, false, fmt.Errorf("%w: the JSON body ends after %s, inside its value", ErrIncompleteResponse, plural(len(b), "byte"))
 	}
