@@ -2,6 +2,7 @@ package langchaingo
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -393,4 +394,51 @@ func TestJSONReplyWithByteOrderMark(t *testing.T) {
 	require.NotNil(t, final)
 	assert.Equal(t, want, final.Message.Content)
 	assert.Equal(t, want, text)
+}
+
+// TestMalformedHistoryArgumentsToCompatibleServers: a history tool call whose arguments are not a
+// JSON object reaches an OpenAI-compatible server as {} (such servers decode them), and OpenAI
+// verbatim.
+func TestMalformedHistoryArgumentsToCompatibleServers(t *testing.T) {
+	req := &llm.Request{Messages: []llm.Message{
+		{Role: llm.RoleUser, Content: "add"},
+		{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{
+			{ID: "c1", Name: "add", Arguments: `{"a": 1,`},
+			{ID: "c2", Name: "add", Arguments: ``},
+			{ID: "c3", Name: "add", Arguments: `{"a":1,"b":2}`},
+		}},
+		{Role: llm.RoleTool, ToolCallID: "c1", Name: "add", Content: "invalid arguments", IsError: true},
+		{Role: llm.RoleTool, ToolCallID: "c2", Name: "add", Content: "3"},
+		{Role: llm.RoleTool, ToolCallID: "c3", Name: "add", Content: "3"},
+	}}
+	args := func(t *testing.T, srv *fakeServer) []string {
+		t.Helper()
+		var body struct {
+			Messages []struct {
+				ToolCalls []struct {
+					Function struct{ Arguments string } `json:"function"`
+				} `json:"tool_calls"`
+			} `json:"messages"`
+		}
+		require.NoError(t, json.Unmarshal(srv.last(t).Body, &body))
+		var out []string
+		for _, m := range body.Messages {
+			for _, c := range m.ToolCalls {
+				out = append(out, c.Function.Arguments)
+			}
+		}
+		return out
+	}
+
+	compat := newServer(t, jsonReply(200, openAIText))
+	m, err := OpenAICompatible(compat.URL+"/v1", "llama3", "")
+	require.NoError(t, err)
+	_, err = m.Generate(t.Context(), req)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"{}", "{}", `{"a":1,"b":2}`}, args(t, compat))
+
+	oai := newServer(t, jsonReply(200, openAIText))
+	_, err = openAIModel(t, oai, "gpt-4o").Generate(t.Context(), req)
+	require.NoError(t, err)
+	assert.Equal(t, `{"a": 1,`, args(t, oai)[0])
 }

@@ -105,7 +105,7 @@ func (m *Model) prepare(req *llm.Request) (*call, error) {
 	if m.family == ProviderAnthropic {
 		c.msgs, err = c.anthropicMessages(req.Messages)
 	} else {
-		c.msgs, err = chatMessages(req.Messages)
+		c.msgs, err = chatMessages(req.Messages, m.provider == ProviderOpenAICompatible)
 	}
 	if err != nil {
 		return nil, err
@@ -147,7 +147,9 @@ func (c *call) setToolChoice(choice string, names map[string]bool) error {
 
 // chatMessages is the chat-completions layout: one langchaingo message per llm.Message, an
 // assistant message carrying its text and all its tool calls.
-func chatMessages(in []llm.Message) ([]llms.MessageContent, error) {
+// chatMessages translates messages for the chat-completions wire. With objectArgs, a tool call
+// whose arguments are not a JSON object is sent with {} instead (see the package doc).
+func chatMessages(in []llm.Message, objectArgs bool) ([]llms.MessageContent, error) {
 	out := make([]llms.MessageContent, 0, len(in))
 	for i, msg := range in {
 		switch msg.Role {
@@ -161,7 +163,11 @@ func chatMessages(in []llm.Message) ([]llms.MessageContent, error) {
 				parts = append(parts, llms.TextContent{Text: msg.Content})
 			}
 			for _, tc := range msg.ToolCalls {
-				parts = append(parts, toolCallPart(tc, tc.Arguments))
+				args := tc.Arguments
+				if objectArgs && !isJSONObject(args) {
+					args = "{}"
+				}
+				parts = append(parts, toolCallPart(tc, args))
 			}
 			out = append(out, llms.MessageContent{Role: llms.ChatMessageTypeAI, Parts: parts})
 		case llm.RoleTool:

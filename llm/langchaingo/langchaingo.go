@@ -64,6 +64,10 @@
 //   - Non-200 replies and error events in a stream become an *APIError with status, provider error
 //     type and code, Retry-After and request id (langchaingo keeps only a string).
 //   - OpenAICompatible with an empty API key sends no Authorization header at all.
+//   - OpenAICompatible sends a history tool call whose arguments are not a JSON object (a
+//     model's malformed call, which the agent answered with an error result) with {} as its
+//     arguments: servers such as vLLM and Ollama decode history arguments and refuse the whole
+//     request otherwise. OpenAI gets them verbatim; Anthropic, which wants an object, gets {}.
 //   - Failed requests are retried with exponential backoff and the server's requested delay
 //     (langchaingo retries nothing): see Retries below.
 //   - In a test binary, a request to a real provider fails with ErrRealProviderInTest unless
