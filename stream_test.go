@@ -12,6 +12,7 @@ import (
 	"github.com/autogpt-go/agent"
 	"github.com/autogpt-go/agent/llm"
 	"github.com/autogpt-go/agent/llm/llmtest"
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -479,4 +480,43 @@ func TestToolCallsPerStepAreBounded(t *testing.T) {
 		}
 		assertPaired(t, model.Requests()[1].Messages)
 	}
+}
+
+func TestEditSchemaAddsEnumAndForbidsNull(t *testing.T) {
+	type order struct {
+		Unit  string   `json:"unit"`
+		Items []string `json:"items"`
+	}
+	var got []order
+	tool := agent.NewTool("order", "Orders.", func(ctx context.Context, in order) (string, error) {
+		got = append(got, in)
+		return "ok", nil
+	}).EditSchema(func(s *jsonschema.Schema) {
+		s.Properties["unit"].Enum = []any{"kg", "lb"}
+		s.Properties["items"].Types, s.Properties["items"].Type = nil, "array"
+	})
+	require.NoError(t, tool.Err())
+	assert.Contains(t, string(tool.Schema()), `"enum":["kg","lb"]`)
+	for _, tc := range []struct{ args, bad string }{
+		{`{"unit":"kg","items":["a"]}`, ""},
+		{`{"unit":"g","items":["a"]}`, "unit"},
+		{`{"unit":"kg","items":null}`, "items"},
+	} {
+		res, err := tool.Call(context.Background(), json.RawMessage(tc.args))
+		if tc.bad == "" {
+			require.NoError(t, err)
+			assert.Equal(t, "ok", res.Content)
+			continue
+		}
+		var ae *agent.ArgumentError
+		require.ErrorAs(t, err, &ae, tc.args)
+		assert.Contains(t, err.Error(), tc.bad)
+	}
+	assert.Len(t, got, 1)
+
+	broken := agent.NewTool("order", "Orders.", func(ctx context.Context, in order) (string, error) { return "", nil }).
+		EditSchema(func(s *jsonschema.Schema) { s.Properties["unit"].Pattern = "(" })
+	assert.Error(t, broken.Err())
+	_, err := agent.New(agent.Config{Model: llmtest.NewScript(), Tools: []agent.Tool{broken}})
+	assert.Error(t, err)
 }

@@ -63,6 +63,7 @@ type FuncTool[In, Out any] struct {
 	fn                func(context.Context, In) (Out, error)
 	schema            json.RawMessage
 	resolved          *jsonschema.Resolved
+	inferred          *jsonschema.Schema // the schema inferred from In, for EditSchema
 	err               error
 }
 
@@ -84,6 +85,7 @@ func NewTool[In, Out any](name, description string, fn func(ctx context.Context,
 		err = fmt.Errorf("arguments type %s is not a struct: a tool's arguments are a JSON object", reflect.TypeFor[In]())
 	}
 	if err == nil {
+		t.inferred = s.CloneSchemas()
 		t.schema, err = json.Marshal(s)
 	}
 	if err == nil {
@@ -93,6 +95,34 @@ func NewTool[In, Out any](name, description string, fn func(ctx context.Context,
 		t.err = fmt.Errorf("tool %q: schema: %w", name, err)
 	}
 	return t
+}
+
+// EditSchema lets edit change a copy of the schema inferred from In (add an enum, bounds, a
+// pattern, a description, or require a non-null slice), which then replaces the tool's schema as
+// WithSchema would, and returns t. For example:
+//
+//	t.EditSchema(func(s *jsonschema.Schema) {
+//		s.Properties["unit"].Enum = []any{"celsius", "fahrenheit"}
+//		s.Properties["items"].Types, s.Properties["items"].Type = nil, "array" // not null
+//	})
+//
+// The edited schema must still describe what In decodes. A schema that does not resolve is
+// reported by Err and by New(Config); so is an edit of a tool whose inference failed.
+func (t *FuncTool[In, Out]) EditSchema(edit func(s *jsonschema.Schema)) *FuncTool[In, Out] {
+	if t.inferred == nil {
+		if t.err == nil {
+			t.err = fmt.Errorf("tool %q: EditSchema: no inferred schema", t.name)
+		}
+		return t
+	}
+	s := t.inferred.CloneSchemas()
+	edit(s)
+	raw, err := json.Marshal(s)
+	if err != nil {
+		t.err = fmt.Errorf("tool %q: schema: %w", t.name, err)
+		return t
+	}
+	return t.WithSchema(raw)
 }
 
 // WithSchema replaces the inferred schema by raw (for example to add descriptions, enums or bounds
