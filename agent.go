@@ -605,12 +605,7 @@ func (a *Agent) redactingEmit(emit func(Event)) func(Event) {
 			}
 			e.Response = &r
 		}
-		if e.Thoughts != nil {
-			t := *e.Thoughts
-			t.Text, t.Reasoning, t.Plan = a.red.String(t.Text), a.red.String(t.Reasoning), a.red.String(t.Plan)
-			t.Criticism, t.Speak = a.red.String(t.Criticism), a.red.String(t.Speak)
-			e.Thoughts = &t
-		}
+		e.Thoughts = a.redactThoughts(e.Thoughts)
 		emit(e)
 	}
 }
@@ -962,12 +957,7 @@ func (m *stepModel) stream(ctx context.Context, s llm.Streamer, req *llm.Request
 // original texts, which the model must see again.
 func (a *Agent) redactRecord(rec *StepRecord) {
 	rec.Thought = a.red.String(rec.Thought)
-	if t := rec.Thoughts; t != nil {
-		c := *t
-		c.Text, c.Reasoning, c.Plan = a.red.String(c.Text), a.red.String(c.Reasoning), a.red.String(c.Plan)
-		c.Criticism, c.Speak = a.red.String(c.Criticism), a.red.String(c.Speak)
-		rec.Thoughts = &c
-	}
+	rec.Thoughts = a.redactThoughts(rec.Thoughts)
 	for i := range rec.Messages {
 		m := &rec.Messages[i]
 		m.Content = a.red.String(m.Content)
@@ -983,4 +973,15 @@ func (a *Agent) redactRecord(rec *StepRecord) {
 		c.Call.Arguments = a.red.String(c.Call.Arguments)
 		c.Result.Content = a.red.String(c.Result.Content)
 	}
+}
+
+// redactThoughts returns a redacted copy of t, or nil for nil.
+func (a *Agent) redactThoughts(t *Thoughts) *Thoughts {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	c.Text, c.Reasoning, c.Plan = a.red.String(c.Text), a.red.String(c.Reasoning), a.red.String(c.Plan)
+	c.Criticism, c.Speak = a.red.String(c.Criticism), a.red.String(c.Speak)
+	return &c
 }

@@ -137,13 +137,11 @@ func checkDeltas(t *testing.T, events []agent.Event) {
 	var text strings.Builder
 	type call struct{ id, name, args string }
 	calls := map[int]*call{}
-	deltas := 0
 	for _, e := range events {
 		switch e.Kind {
 		case agent.EventTextDelta:
 			text.WriteString(e.Text)
 		case agent.EventToolCallDelta:
-			deltas++
 			d := e.ToolCallDelta
 			c := calls[d.Index]
 			if c == nil {
@@ -178,7 +176,6 @@ func checkDeltas(t *testing.T, events []agent.Event) {
 			assert.NotEmpty(t, e.ToolCallID)
 		}
 	}
-	_ = deltas
 }
 
 // span is one operation a recordingTracer saw.

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/autogpt-go/agent/internal/redact"
 )
 
 // Errors about a reply's completeness and size, reported by this package's HTTP layer (models built
@@ -222,37 +224,27 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 
 // secret is an API key kept only to redact it from error texts. A pointer in Model, so that
 // printing a Model with %+v shows an address, not the key.
-type secret struct{ key string }
+type secret struct {
+	key string
+	red *redact.Redactor // the key in all its spellings, and well-known credential shapes
+}
 
-// minRedact is the shortest key redact looks for; shorter strings would match ordinary text.
-const minRedact = 8
+func newSecret(key string) *secret { return &secret{key: key, red: redact.New(key)} }
 
 func (s *secret) redactString(text string) string {
-	if s == nil || len(s.key) < minRedact {
+	if s == nil || s.red == nil {
 		return text
 	}
-	return strings.ReplaceAll(text, s.key, "[redacted]")
+	return s.red.String(text)
 }
 
+// redact returns err with the key removed from its text; errors.Is and errors.As still see err.
 func (s *secret) redact(err error) error {
-	if s == nil || len(s.key) < minRedact || err == nil {
+	if s == nil || s.red == nil {
 		return err
 	}
-	text := err.Error()
-	if !strings.Contains(text, s.key) {
-		return err
-	}
-	return &redactedError{text: strings.ReplaceAll(text, s.key, "[redacted]"), err: err}
+	return s.red.Error(err)
 }
-
-// redactedError replaces an error's text, keeping it for errors.Is and errors.As.
-type redactedError struct {
-	text string
-	err  error
-}
-
-func (e *redactedError) Error() string { return e.text }
-func (e *redactedError) Unwrap() error { return e.err }
 
 // Secrets returns the API key the Model was built with (none for a keyless server or a wrapped
 // llms.Model), so that an agent can redact it from events, errors and printed output (the agent

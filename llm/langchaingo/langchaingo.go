@@ -290,7 +290,7 @@ func New(m llms.Model, opts ...Option) *Model {
 		panic("langchaingo: New with a nil llms.Model")
 	}
 	o := collect(opts)
-	model := &Model{lc: m, name: o.modelName, key: &secret{}}
+	model := &Model{lc: m, name: o.modelName, key: newSecret("")}
 	switch m.(type) {
 	case *anthropic.LLM:
 		model.provider, model.family = ProviderAnthropic, ProviderAnthropic

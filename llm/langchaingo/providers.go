@@ -104,7 +104,7 @@ func newOpenAI(provider, baseURL, model, apiKey string, legacyMT bool, o options
 	}
 	return &Model{
 		lc: lc, name: model, provider: provider, family: ProviderOpenAI, wired: true,
-		legacyMT: legacyMT, key: &secret{key: apiKey},
+		legacyMT: legacyMT, key: newSecret(apiKey),
 	}, nil
 }
 
@@ -144,7 +144,7 @@ func Anthropic(model, apiKey string, opts ...Option) (*Model, error) {
 	}
 	return &Model{
 		lc: lc, name: model, provider: ProviderAnthropic, family: ProviderAnthropic, wired: true,
-		key: &secret{key: apiKey},
+		key: newSecret(apiKey),
 	}, nil
 }
 
